@@ -1,0 +1,32 @@
+# registry: the two commands a fresh machine needs are `make analyze` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DB ?= registry.duckdb
+SAMPLE := sample_data/sample_export.csv
+
+.PHONY: install test lint bench analyze clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check registry tests sample_data
+
+bench: install
+	$(BIN)/python -m registry.bench
+
+analyze: install
+	$(BIN)/registry ingest $(SAMPLE) --db $(DB)
+	$(BIN)/registry status --db $(DB)
+
+clean:
+	rm -rf $(VENV) reports registry.duckdb registry.duckdb.wal

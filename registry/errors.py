@@ -1,0 +1,71 @@
+"""Typed errors. Each says what is wrong, where, and how to fix it.
+
+The CLI catches :class:`RegistryError` only, prints ``str(error)`` to stderr and exits
+non-zero. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base class: ``what`` went wrong, ``where`` (file, line, record, field), ``fix``."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, where: str = "", fix: str = ""):
+        self.what = what
+        self.where = where
+        self.fix = fix
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        lines = [f"error: {self.what}"]
+        if self.where:
+            lines.append(f"  where: {self.where}")
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return "\n".join(lines)
+
+
+class InputFileError(RegistryError):
+    """The file cannot be read at all (missing, empty, binary, undecodable)."""
+
+
+class CsvFormatError(RegistryError):
+    """The CSV is malformed (unterminated quote, ragged row)."""
+
+
+class DictionaryError(RegistryError):
+    """The REDCap data dictionary is unusable."""
+
+
+class ExportError(RegistryError):
+    """The export does not fit its project (columns, events, keys)."""
+
+
+class PhiError(RegistryError):
+    """Suspected identifiers in the data; nothing was stored."""
+
+
+class RegistryBusyError(RegistryError):
+    """Another process holds the registry."""
+
+    exit_code = 3
+
+
+class RegistryStateError(RegistryError):
+    """The registry has no such batch, is empty, or is otherwise not ready."""
+
+
+class ChecksError(RegistryError):
+    """An expectation suite in checks/ is malformed or stale."""
+
+
+class PlanError(RegistryError):
+    """The analysis plan is malformed, changed since locked, or does not fit the data."""
+
+
+class GateError(RegistryError):
+    """The current batch did not pass the data-quality gate."""
+
+    exit_code = 1
