@@ -1,0 +1,202 @@
+"""The ``registry`` command: a thin layer over the library.
+
+Commands parse options and call the library; heavy libraries are imported inside them so
+``registry --help`` stays fast. Library errors (:class:`RegistryError`) are printed to
+stderr as what / where / fix, with a non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry.errors import RegistryError
+
+app = typer.Typer(
+    help="De-identified clinical registries from REDCap exports: ingest, gate, analyse, export.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else ./registry.duckdb).")]
+
+
+def command(fn):
+    """Run a command; turn library errors into a message and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RegistryError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was changed", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _print_json(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=str))
+
+
+@app.command()
+@command
+def ingest(
+    export: Annotated[Path, typer.Argument(help="REDCap export: CSV (raw or labels) or API JSON.")],
+    dictionary: Annotated[Path | None, typer.Option(help="Data dictionary of another REDCap project (default: the registry's own project).")] = None,
+    events: Annotated[Path | None, typer.Option(help="Events export (CSV) of that project; inferred from the data if absent.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Instrument-event mapping export (CSV).")] = None,
+    repeating: Annotated[Path | None, typer.Option(help="Repeating instruments and events export (CSV).")] = None,
+    db: DbOption = None,
+    encoding: Annotated[str | None, typer.Option(help="The file's encoding if not UTF-8, e.g. cp1252 or latin-1.")] = None,
+    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Drop columns that are not in the dictionary instead of refusing.")] = False,
+    export_format: Annotated[str, typer.Option("--format", help="auto, raw or label.")] = "auto",
+    redact: Annotated[bool, typer.Option("--redact", help="Store the batch with suspected identifiers in free text replaced by a marker.")] = False,
+    missing_codes: Annotated[str | None, typer.Option(help="Comma-separated missing-data codes (default: REDCap's standard codes).")] = None,
+    study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0: dates become study days.")] = None,
+) -> None:
+    """Load a REDCap export into the registry as a new versioned batch."""
+    from registry.ingest import ingest as run_ingest
+    from registry.redcap.project import load_default_project, load_project
+
+    if export_format not in {"auto", "raw", "label"}:
+        raise typer.BadParameter("--format must be auto, raw or label")
+    codes = tuple(c.strip() for c in missing_codes.split(",") if c.strip()) if missing_codes is not None else None
+    if dictionary is None:
+        project = load_default_project()
+        if codes is not None:
+            project.missing_codes = codes
+    else:
+        project = load_project(dictionary, events=events, mapping=mapping, repeating=repeating,
+                               missing_codes=codes, study_day_anchor=study_day_anchor)
+    with _progress(len(project.dictionary.forms) + 3) as advance:
+        result = run_ingest(export, project, db, encoding=encoding, ignore_extra=ignore_extra,
+                            export_format=export_format, redact=redact, progress=advance)
+    if not result.created:
+        typer.echo(f"{export.name} is already in the registry as batch {result.batch_id}: nothing changed.")
+        return
+    typer.echo(
+        f"batch {result.batch_id}: {result.records} records, {result.rows} rows from {export.name} "
+        f"({result.export_format} export) in {result.seconds:.1f} s"
+    )
+    for form, rows in result.instruments.items():
+        typer.echo(f"  {form}: {rows} rows")
+    if result.dropped_identifiers:
+        typer.echo(f"  dropped identifier fields: {', '.join(result.dropped_identifiers)}")
+    if result.redacted:
+        typer.echo(f"  redacted {len(result.redacted)} suspected identifier(s) in free text")
+    if result.cast_failures:
+        typer.echo(f"  {result.cast_failures} value(s) did not fit their field type: kept in _cast_failures")
+    if result.missing_values:
+        typer.echo(f"  {result.missing_values} missing-data code(s) kept in _missing_values")
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal."""
+
+    def __init__(self, total: int):
+        self.total = total
+
+    def __enter__(self):
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True, disable=not sys.stderr.isatty())
+        self.bar.start()
+        self.task = self.bar.add_task("ingesting", total=self.total)
+        return lambda name: self.bar.update(self.task, advance=1, description=str(name))
+
+    def __exit__(self, *exc):
+        self.bar.stop()
+        return False
+
+
+@app.command()
+@command
+def status(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The current batch: records and rows per instrument."""
+    from registry import store
+
+    con = store.connect(db, read_only=True)
+    try:
+        info = store.status(con)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(info)
+        return
+    typer.echo(f"batch {info['batch_id']} of {info['batches']}: {info['file_name']} ({info['export_format']}), "
+               f"ingested {info['ingested_at']} UTC")
+    typer.echo(f"records: {info['records']}; export rows: {info['rows']}; sha256 {info['source_sha256'][:16]}…")
+    for form, rows in info["instruments"].items():
+        typer.echo(f"  {form:<28} {rows:>8} rows  {info['instrument_records'].get(form, 0):>7} records")
+    typer.echo(f"cast failures: {info['cast_failures']}; missing-data codes: {info['missing_values']}")
+
+
+@app.command()
+@command
+def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every batch ingested, oldest first."""
+    from registry import store
+
+    con = store.connect(db, read_only=True)
+    try:
+        rows = store.history(con)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("batch", "ingested (UTC)", "file", "records", "rows", "format", "sha256", "current")
+    for r in rows:
+        table.add_row(str(r["batch_id"]), str(r["ingested_at"])[:19], r["file_name"], str(r["records"]),
+                      str(r["rows"]), r["export_format"], r["source_sha256"], "*" if r["is_current"] else "")
+    Console().print(table)
+
+
+@app.command()
+@command
+def diff(
+    old: Annotated[int | None, typer.Argument(help="Older batch (default: the one before NEW).")] = None,
+    new: Annotated[int | None, typer.Argument(help="Newer batch (default: the current batch).")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(help="Most changed values to print (all with --json).")] = 200,
+) -> None:
+    """Records added and removed and values changed between two batches."""
+    from registry import store
+    from registry.diff import diff_batches
+
+    con = store.connect(db, read_only=True)
+    try:
+        result = diff_batches(con, old, new)
+    finally:
+        con.close()
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    typer.echo(f"batch {result.old_batch} -> batch {result.new_batch}")
+    typer.echo(f"records added ({len(result.records_added)}): {', '.join(result.records_added[:50])}")
+    typer.echo(f"records removed ({len(result.records_removed)}): {', '.join(result.records_removed[:50])}")
+    typer.echo(f"values changed: {len(result.changes)}")
+    for c in result.changes[:limit]:
+        where = " / ".join(str(v) for v in (c["record_id"], c["event"], c["instance"]) if v is not None)
+        typer.echo(f"  {where}  {c['field']}: {c['old']!r} -> {c['new']!r}")
+    if len(result.changes) > limit:
+        typer.echo(f"  … {len(result.changes) - limit} more (use --json for all)")
+
+
+if __name__ == "__main__":
+    app()

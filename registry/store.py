@@ -1,0 +1,162 @@
+"""The registry file: a DuckDB database of versioned batches.
+
+Each ingest writes schema ``batch_<N>`` and a row of ``registry.batches`` in one
+transaction, then points the views in ``main`` at it; a failed or killed ingest leaves the
+file as it was. One writer at a time: a second writer waits for the lock, then refuses.
+See docs/registry_layout.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.errors import RegistryBusyError, RegistryStateError
+
+ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+DDL = ROOT / "schemas" / "registry.sql"
+DEFAULT_DB = "registry.duckdb"
+LOCK_WAIT_SECONDS = 30.0
+
+
+def read_sql(name: str) -> str:
+    return (SQL_DIR / name).read_text()
+
+
+def resolve_db(db: str | Path | None) -> Path:
+    """``--db PATH``, else ``$REGISTRY_DB``, else ``./registry.duckdb``."""
+    return Path(db or os.environ.get("REGISTRY_DB") or DEFAULT_DB)
+
+
+def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS):
+    """Open the registry, waiting up to ``wait`` seconds for another process's lock."""
+    import duckdb
+
+    path = resolve_db(db)
+    if read_only and not path.exists():
+        raise RegistryStateError(f"no registry at {path}", where=str(path),
+                                 fix="ingest an export first: registry ingest EXPORT --db PATH")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise RegistryStateError(f"cannot open the registry: {str(exc).splitlines()[0]}",
+                                         where=str(path), fix="check the path and that the file is a registry") from None
+            if time.monotonic() >= deadline:
+                raise RegistryBusyError(
+                    "the registry is in use by another process (another ingest is running)",
+                    where=str(path), fix="wait for it to finish and run the command again",
+                ) from None
+            time.sleep(0.25)
+        except duckdb.Error as exc:
+            raise RegistryStateError(f"the file is not a registry: {str(exc).splitlines()[0]}", where=str(path),
+                                     fix="pass the registry's .duckdb file with --db") from None
+    if not read_only:
+        con.execute(DDL.read_text())
+    return con
+
+
+@dataclass
+class Batch:
+    batch_id: int
+    file_name: str
+    source_sha256: str
+    dictionary_sha256: str
+    record_id_field: str
+    records: int
+    instrument_rows: dict[str, int]
+    ingested_at: str
+    study_day_anchor: str | None
+
+    @property
+    def schema(self) -> str:
+        return f"batch_{self.batch_id}"
+
+
+def _has_registry(con) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'registry' and table_name = 'batches'"
+    ).fetchone()[0])
+
+
+def get_batch(con, batch_id: int | None = None) -> Batch:
+    """A batch by id, or the current one."""
+    if not _has_registry(con):
+        raise RegistryStateError("the registry is empty: no batch has been ingested",
+                                 fix="run: registry ingest EXPORT")
+    where = "batch_id = $id" if batch_id is not None else "is_current"
+    row = con.execute(
+        "select batch_id, file_name, source_sha256, dictionary_sha256, record_id_field, records, "
+        f"instrument_rows, cast(ingested_at as varchar), study_day_anchor from registry.batches where {where}",
+        {"id": batch_id} if batch_id is not None else {},
+    ).fetchone()
+    if row is None:
+        known = [r[0] for r in con.execute("select batch_id from registry.batches order by 1").fetchall()]
+        what = f"no batch {batch_id}" if batch_id is not None else "the registry is empty: no batch has been ingested"
+        raise RegistryStateError(what, fix=f"batches in this registry: {known}" if known else "run: registry ingest EXPORT")
+    return Batch(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6] or "{}"), row[7], row[8])
+
+
+def find_batch(con, source_sha256: str, dictionary_sha256: str) -> int | None:
+    row = con.execute(read_sql("find_batch.sql"),
+                      {"source_sha256": source_sha256, "dictionary_sha256": dictionary_sha256}).fetchone()
+    return row[0] if row else None
+
+
+def next_batch_id(con) -> int:
+    return con.execute("select coalesce(max(batch_id), 0) + 1 from registry.batches").fetchone()[0]
+
+
+def point_views_at(con, schema: str) -> None:
+    """Re-point every view in ``main`` at the tables of ``schema``."""
+    for (name,) in con.execute(
+        "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+    ).fetchall():
+        con.execute(f'drop view main."{name}"')
+    for (name,) in con.execute(
+        "select table_name from duckdb_tables() where schema_name = $s order by table_name", {"s": schema}
+    ).fetchall():
+        con.execute(f'create view main."{name}" as select * from "{schema}"."{name}"')
+
+
+def history(con) -> list[dict]:
+    if not _has_registry(con):
+        return []
+    cur = con.execute(read_sql("history.sql"))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def status(con) -> dict:
+    """The current batch: the keys ``registry status --json`` prints."""
+    b = get_batch(con)
+    row = con.execute(
+        "select export_format, rows, dropped_identifiers, redacted, cast_failures, missing_values, "
+        "toolkit_version, instrument_records from registry.batches where batch_id = $id", {"id": b.batch_id},
+    ).fetchone()
+    return {
+        "batch_id": b.batch_id,
+        "records": b.records,
+        "instruments": b.instrument_rows,
+        "instrument_records": json.loads(row[7] or "{}"),
+        "file_name": b.file_name,
+        "source_sha256": b.source_sha256,
+        "dictionary_sha256": b.dictionary_sha256,
+        "ingested_at": b.ingested_at,
+        "export_format": row[0],
+        "rows": row[1],
+        "dropped_identifiers": json.loads(row[2] or "[]"),
+        "redacted": len(json.loads(row[3] or "[]")),
+        "cast_failures": row[4],
+        "missing_values": row[5],
+        "study_day_anchor": b.study_day_anchor,
+        "toolkit_version": row[6],
+        "batches": con.execute("select count(*) from registry.batches").fetchone()[0],
+    }
