@@ -57,7 +57,8 @@ class Column:
         return self.field.name if self.field else self.name
 
     def valid_sql(self, x: str) -> str:
-        """SQL predicate: the non-NULL text value ``x`` fits this column's type."""
+        """SQL predicate: the non-NULL text value ``x`` fits this column's type (spaces around it aside)."""
+        x = x if self.kind in {"text", "bool"} else f"trim({x})"
         if self.kind == "int":
             return f"regexp_full_match({x}, '{INT_RE}')"
         if self.kind == "double":
@@ -76,6 +77,7 @@ class Column:
 
     def cast_sql(self, x: str) -> str:
         """SQL expression: the typed value of a text value that is valid."""
+        x = x if self.kind in {"text", "bool"} else f"trim({x})"
         if self.kind == "int":
             return f"cast({x} as bigint)"
         if self.kind == "double":

@@ -249,12 +249,18 @@ def _load_json(con, source: Path, project: Project, info: ExportInfo) -> list[st
     header: list[str] = list(dict.fromkeys(k for r in records for k in r))
     header = _map_header(header, project, info.path, False, info)
     rid = project.dictionary.record_id_field
-    columns = ", ".join(f"{quote_ident(h)} varchar" for h in header)
-    con.execute(f"create or replace temp table raw (__row bigint, {columns})")
-    marks = ", ".join("?" for _ in range(len(header) + 1))
-    con.executemany(f"insert into raw values ({marks})", [
-        (i, *(_json_cell(r.get(rid if h == "record_id" else h)) for h in header)) for i, r in enumerate(records, 1)
-    ])
+    with tempfile.NamedTemporaryFile("w", suffix=".ndjson", encoding="utf-8", delete=False) as fh:
+        for r in records:
+            fh.write(json.dumps({h: _json_cell(r.get(rid if h == "record_id" else h)) for h in header}) + "\n")
+        ndjson = fh.name
+    try:
+        con.execute(
+            "create or replace temp table raw as select row_number() over () as __row, * from "
+            "read_json($path, format = 'newline_delimited', columns = $columns)",
+            {"path": ndjson, "columns": {h: "VARCHAR" for h in header}},
+        )
+    finally:
+        Path(ndjson).unlink()
     return header
 
 
