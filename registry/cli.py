@@ -58,7 +58,7 @@ def ingest(
     encoding: Annotated[str | None, typer.Option(help="The file's encoding if not UTF-8, e.g. cp1252 or latin-1.")] = None,
     ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Drop columns that are not in the dictionary instead of refusing.")] = False,
     export_format: Annotated[str, typer.Option("--format", help="auto, raw or label.")] = "auto",
-    redact: Annotated[bool, typer.Option("--redact", help="Store the batch with suspected identifiers in free text replaced by a marker.")] = False,
+    redact: Annotated[bool | None, typer.Option("--redact/--refuse-phi", help="Suspected identifiers in free text: store the batch with them replaced by a marker (--redact), or refuse it (--refuse-phi). Default: refuse for the registry's own project, redact for a project given with --dictionary.", show_default=False)] = None,
     missing_codes: Annotated[str | None, typer.Option(help="Comma-separated missing-data codes (default: REDCap's standard codes).")] = None,
     study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0: dates become study days.")] = None,
 ) -> None:

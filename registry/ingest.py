@@ -38,10 +38,12 @@ class IngestResult:
 
 
 def ingest(export: str | Path, project: Project, db: str | Path | None = None, *, encoding: str | None = None,
-           ignore_extra: bool = False, export_format: str = "auto", redact: bool = False,
+           ignore_extra: bool = False, export_format: str = "auto", redact: bool | None = None,
            progress=None) -> IngestResult:
     """Load ``export`` into the registry at ``db`` as a new batch.
 
+    ``redact``: suspected identifiers in free text are replaced by a marker (True) or refuse the
+    ingest (False); None takes the project's setting (``project.phi_action``).
     ``progress(step: str)`` is called as each step ends (for a progress bar).
     Raises a :class:`registry.errors.RegistryError` on bad input; the registry is then unchanged.
     """
@@ -61,6 +63,8 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
                            export_format=export_format)
         step("read")
         dropped = _drop_identifiers(con, project, info.columns)
+        if redact is None:
+            redact = project.phi_action == "redact"
         redacted = _phi_gate(con, project, info.columns, dropped, str(export), redact)
         step("checked")
         result = _write_batch(con, project, info, dropped, redacted, step)
@@ -92,7 +96,9 @@ def _phi_gate(con, project: Project, header: list[str], dropped: list[str], sour
     from registry.errors import PhiError
 
     present = set(header)
-    fields = [f for f in project.dictionary.fields if f.name in present and f.name not in dropped]
+    # Free text (notes, unvalidated text) is scanned; integer fields only for ages over 89.
+    fields = [f for f in project.dictionary.fields if f.name in present and f.name not in dropped
+              and (f.is_free_text or f.validation == "integer")]
     hits = phi.scan_identifiers(con, "raw", fields)
     if not hits:
         return []

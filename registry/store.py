@@ -41,23 +41,27 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
         raise RegistryStateError(f"no registry at {path}", where=str(path),
                                  fix="ingest an export first: registry ingest EXPORT --db PATH")
     deadline = time.monotonic() + wait
+    # The file is attached under a fixed name, so that no file name (registry.duckdb, main.duckdb …)
+    # can clash with the schemas inside it.
+    attach = "attach $path as registry_db (read_only)" if read_only else "attach $path as registry_db"
     while True:
+        con = duckdb.connect()
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con.execute(attach, {"path": str(path)})
+            con.execute("use registry_db")
             break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise RegistryStateError(f"cannot open the registry: {str(exc).splitlines()[0]}",
-                                         where=str(path), fix="check the path and that the file is a registry") from None
+        except duckdb.Error as exc:
+            con.close()
+            message = str(exc).splitlines()[0]
+            if "lock" not in message.lower() and "conflict" not in message.lower():
+                raise RegistryStateError(f"cannot open the registry: {message}", where=str(path),
+                                         fix="pass the registry's .duckdb file with --db") from None
             if time.monotonic() >= deadline:
                 raise RegistryBusyError(
                     "the registry is in use by another process (another ingest is running)",
                     where=str(path), fix="wait for it to finish and run the command again",
                 ) from None
             time.sleep(0.25)
-        except duckdb.Error as exc:
-            raise RegistryStateError(f"the file is not a registry: {str(exc).splitlines()[0]}", where=str(path),
-                                     fix="pass the registry's .duckdb file with --db") from None
     if not read_only:
         con.execute(DDL.read_text())
     return con

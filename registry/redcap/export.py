@@ -128,9 +128,10 @@ def _is_utf8(encoding: str, path: Path) -> bool:
 
 
 def _read_header(source: Path, display: Path) -> tuple[list[str], str]:
+    with source.open("rb") as fh:
+        first_bytes = fh.readline()
     try:
-        with source.open("r", encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
+        first = first_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputFileError("the file is not UTF-8 (in the header line)", where=f"{display}, line 1",
                              fix=ENCODING_FIX) from None

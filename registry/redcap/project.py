@@ -49,6 +49,8 @@ class Project:
     missing_codes: tuple[str, ...] = STANDARD_MISSING_CODES
     study_day_anchor: str | None = None
     arms: dict[int, str] = field(default_factory=dict)
+    # Suspected identifiers in free text: "refuse" the ingest, or "redact" them and record it.
+    phi_action: str = "redact"
 
     @property
     def longitudinal(self) -> bool:
@@ -159,6 +161,7 @@ def load_default_project(directory: Path = DEFAULT_PROJECT_DIR) -> Project:
         study_day_anchor=settings.get("study_day_anchor"),
     )
     project.name = settings.get("name", "registry")
+    project.phi_action = settings.get("phi_action", "refuse")
     for r in read_csv_rows(directory / "instruments.csv", ("instrument_name", "instrument_label"), "instruments"):
         project.instrument_labels[r["instrument_name"]] = r["instrument_label"]
     for r in read_csv_rows(directory / "dags.csv", ("data_access_group_name", "unique_group_name"), "DAGs"):
