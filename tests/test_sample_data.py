@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import sys
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from registry.redcap.dictionary import checkbox_column, read_dictionary
-from sample_data.generate import (
+
+ROOT = Path(__file__).resolve().parents[1]
+# sample_data is a top-level folder, not an installed package: make it importable when pytest
+# is started as `pytest` rather than `python -m pytest` from the repository root.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sample_data.generate import (  # noqa: E402
     BUNDLED,
     build_export,
     generate_export,
@@ -22,7 +30,6 @@ from sample_data.generate import (
     regenerate_bundled,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "schemas" / "registry_project"
 SAMPLES = ROOT / "sample_data"
 KEYS = ("record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
