@@ -61,6 +61,7 @@ def ingest(
     redact: Annotated[bool | None, typer.Option("--redact/--refuse-phi", help="Suspected identifiers in free text: store the batch with them replaced by a marker (--redact), or refuse it (--refuse-phi). Default: refuse for the registry's own project, redact for a project given with --dictionary.", show_default=False)] = None,
     missing_codes: Annotated[str | None, typer.Option(help="Comma-separated missing-data codes (default: REDCap's standard codes).")] = None,
     study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0: dates become study days.")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
     from registry.ingest import ingest as run_ingest
@@ -78,7 +79,7 @@ def ingest(
                                missing_codes=codes, study_day_anchor=study_day_anchor)
     with _progress(len(project.dictionary.forms) + 3) as advance:
         result = run_ingest(export, project, db, encoding=encoding, ignore_extra=ignore_extra,
-                            export_format=export_format, redact=redact, progress=advance)
+                            export_format=export_format, redact=redact, progress=advance, wait=wait)
     if not result.created:
         typer.echo(f"{export.name} is already in the registry as batch {result.batch_id}: nothing changed.")
         return

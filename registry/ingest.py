@@ -39,7 +39,7 @@ class IngestResult:
 
 def ingest(export: str | Path, project: Project, db: str | Path | None = None, *, encoding: str | None = None,
            ignore_extra: bool = False, export_format: str = "auto", redact: bool | None = None,
-           progress=None) -> IngestResult:
+           progress=None, wait: float = store.LOCK_WAIT_SECONDS) -> IngestResult:
     """Load ``export`` into the registry at ``db`` as a new batch.
 
     ``redact``: suspected identifiers in free text are replaced by a marker (True) or refuse the
@@ -50,7 +50,7 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
     started = time.perf_counter()
     step = progress or (lambda _name: None)
     export = Path(export)
-    con = store.connect(db)
+    con = store.connect(db, wait=wait)
     try:
         from registry.redcap.export import file_sha256
 
