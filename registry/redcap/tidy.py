@@ -100,7 +100,7 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
             f"from raw r {join} where {route} order by r.__row",
             {"form": plan.form},
         )
-        _write_side_rows(con, project, plan, s, route, join, codes, missing_cols)
+        _write_side_rows(con, project, plan, s, join, codes, missing_cols)
         rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
         counts[plan.form] = {"rows": rows, "records": records}
         if on_form:
@@ -121,28 +121,36 @@ def _write_anchor(con, project: Project, header: list[str]) -> None:
         con.execute("create or replace temp table __anchor (record_id varchar, __anchor date)")
 
 
-def _write_side_rows(con, project: Project, plan: FormPlan, s: str, route: str, join: str,
+def _write_side_rows(con, project: Project, plan: FormPlan, s: str, join: str,
                      codes: list[str], missing_cols: dict[str, tuple[str, str]]) -> None:
+    """Cells that fail their type, and missing-data codes, of one form's columns.
+
+    Every non-blank cell of a form's column counts, whether or not its row carries other data
+    of the form, so that nothing is dropped unseen.
+    """
     keys = "$form, r.record_id, r.redcap_event_name, cast(r.redcap_repeat_instance as integer)"
     fails, missing = [], []
     for c in plan.data_columns():
         x = f"r.{quote_ident(c.name)}"
         field = c.name if c.kind == "bool" else c.field_name
-        missing.append(f"select {keys}, '{field}', {x} from raw r where {route} and list_contains($codes, {x}) "
-                       f"and not coalesce({c.valid_sql(x)}, false)")
+        if c.kind == "bool":
+            fails.append(f"select {keys}, '{field}', {x}, 'not a checkbox value (0 or 1)' from raw r "
+                         f"where {x} is not null and not {c.valid_sql(x)}")
+            continue
+        coded = f"list_contains($codes, {x})"
+        missing.append(f"select {keys}, '{field}', {x} from raw r where {coded} and not {c.valid_sql(x)}"
+                       if c.kind != "text" else f"select {keys}, '{field}', {x} from raw r where {coded}")
         if c.kind != "text":
             fails.append(f"select {keys}, '{field}', {x}, 'not a valid {c.kind} value' from raw r "
-                         f"where {route} and {x} is not null and not {c.valid_sql(x)} "
-                         f"and not list_contains($codes, {x})")
+                         f"where {x} is not null and not {c.valid_sql(x)} and not {coded}")
         if _anchored(c, project):
             fails.append(f"select {keys}, '{field}', {x}, 'no study-day anchor ({project.study_day_anchor}) "
-                         f"for this record' from raw r {join} where {route} and {c.valid_sql(x)} "
+                         f"for this record' from raw r {join} where {x} is not null and {c.valid_sql(x)} "
                          "and a.__anchor is null")
     form_fields = {c.field_name for c in plan.columns}
     for col, (fname, code) in missing_cols.items():
         if fname in form_fields and col in plan.present:
-            missing.append(f"select {keys}, '{fname}', '{code}' from raw r where {route} "
-                           f"and r.{quote_ident(col)} = '1'")
+            missing.append(f"select {keys}, '{fname}', '{code}' from raw r where r.{quote_ident(col)} = '1'")
     params = {"form": plan.form, "codes": codes}
     if fails:
         con.execute(f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
