@@ -1,0 +1,451 @@
+"""The analysis plan: a TOML file read into a frozen :class:`AnalysisPlan`.
+
+The plan is the prespecification: population, outcomes and visits, sidedness, alpha,
+multiplicity, response and remission definitions, the relapse rule and the Cox model.
+Every key is checked; an unknown or malformed key raises :class:`PlanError` naming the
+file, the key and the fix. The plan's identity is the SHA-256 of the file's bytes.
+
+Examples
+--------
+>>> plan = read_plan(default_plan_path())
+>>> [o.scale for o in plan.outcomes]
+['madrs', 'phq9', 'hamd']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.errors import PlanError
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+COMPARISONS = ("<", "<=", ">", ">=")
+MULTIPLICITY = ("holm", "bonferroni", "none")
+FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A REDCap field on a form (``value`` when the field must equal a code)."""
+
+    form: str
+    field: str
+    value: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scale total: where it lives, its sidedness and its remission rule."""
+
+    scale: str
+    label: str
+    form: str
+    field: str
+    sided: str  # "two-sided" | "one-sided"
+    direction: str | None  # "decrease" | "increase" when one-sided
+    one_sided_alpha: float | None
+    remission_comparison: str
+    remission_threshold: float
+
+
+@dataclass(frozen=True)
+class RatingSource:
+    """A source of relapse-scale ratings: score and study-day columns of a form."""
+
+    name: str
+    form: str
+    score: str
+    day: str
+
+
+@dataclass(frozen=True)
+class RelapseRule:
+    """Confirmed-worsening relapse rule, clinician events and censoring."""
+
+    scale: str
+    comparison: str
+    threshold: float
+    consecutive: int
+    min_gap_days: int
+    max_gap_days: int
+    event_dated_on: str  # "first" | "last"
+    origin_day: int
+    ratings: tuple[RatingSource, ...]
+    clinician: FieldRef
+    clinician_day: str
+    censoring_rule: str
+    last_contact_form: str
+    last_contact_day: str
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """A validated analysis plan. ``sha256`` is the hash of the file's bytes."""
+
+    path: Path
+    sha256: str
+    title: str
+    version: str
+    population_name: str
+    include: FieldRef
+    cohort: FieldRef
+    eligible: tuple[FieldRef, ...]
+    cohorts: tuple[tuple[int, str], ...]
+    baseline_visit: str
+    followup_visits: tuple[str, ...]
+    visit_labels: tuple[tuple[str, str], ...]
+    visit_days: tuple[tuple[str, int], ...]
+    alpha: float
+    confidence: float
+    multiplicity: str
+    family: str
+    outcomes: tuple[Outcome, ...]
+    response_min_reduction_percent: float
+    relapse: RelapseRule
+    cox_compare: int
+    cox_reference: int
+    cox_ties: str
+    cox_covariates: tuple[FieldRef, ...]
+    power_target: float
+
+    def outcome(self, scale: str) -> Outcome:
+        """Return the outcome named ``scale``."""
+        return next(o for o in self.outcomes if o.scale == scale)
+
+    def cohort_label(self, code: int) -> str:
+        """Label of a cohort code (the code itself if the plan has no label)."""
+        return dict(self.cohorts).get(code, str(code))
+
+    def visit_label(self, visit: str) -> str:
+        """Label of a unique event name (the name itself if the plan has no label)."""
+        return dict(self.visit_labels).get(visit, visit)
+
+
+def default_plan_path() -> Path:
+    """``schemas/analysis_plan.toml`` of the working directory, else of the toolkit."""
+    local = Path("schemas/analysis_plan.toml")
+    if local.is_file():
+        return local
+    return Path(__file__).resolve().parents[2] / "schemas" / "analysis_plan.toml"
+
+
+def hash_plan(path: Path) -> str:
+    """SHA-256 (hex) of the plan file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class _Table:
+    """A TOML table being read: typed access, and a check that no key is left unread."""
+
+    def __init__(self, path: Path, name: str, data: Any):
+        self.path, self.name = path, name
+        if not isinstance(data, dict):
+            self.fail("", f"[{name}] must be a table", f"write it as `[{name}]` or `{name} = {{ ... }}`")
+        self.data, self.seen = data, set()
+
+    def fail(self, key: str, what: str, fix: str) -> None:
+        where = f"{self.path}: key `{self.name}.{key}`" if key else f"{self.path}: `{self.name}`"
+        raise PlanError(what, where=where, fix=fix)
+
+    def get(self, key: str, kind: type | tuple, default: Any = ..., choices: tuple = ()) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            if default is ...:
+                self.fail(key, f"missing key `{key}`", f"add `{key} = ...` to [{self.name}]")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(key, f"`{key}` must be {names}, not {value!r}", f"set `{key}` to a {names}")
+        if choices and value not in choices:
+            self.fail(
+                key,
+                f"`{key}` = {value!r} is not one of {', '.join(map(str, choices))}",
+                f"set `{key}` to one of {', '.join(map(repr, choices))}",
+            )
+        return value
+
+    def name_(self, key: str, default: Any = ...) -> str:
+        value = self.get(key, str, default)
+        if value is not None and not NAME_RE.match(value):
+            self.fail(
+                key,
+                f"`{key}` = {value!r} is not a REDCap name",
+                "use the lower-case field, form or event name exactly as in the data dictionary",
+            )
+        return value
+
+    def table(self, key: str, default: Any = ...) -> _Table:
+        return _Table(self.path, f"{self.name}.{key}", self.get(key, dict, default))
+
+    def done(self) -> None:
+        extra = sorted(set(self.data) - self.seen)
+        if extra:
+            self.fail(
+                extra[0],
+                f"unknown key `{extra[0]}` in [{self.name}]",
+                "check its spelling against schemas/analysis_plan.toml, or remove it",
+            )
+
+
+def _field_ref(t: _Table, *, with_value: bool) -> FieldRef:
+    ref = FieldRef(t.name_("form"), t.name_("field"), t.get("value", int) if with_value else None)
+    t.done()
+    return ref
+
+
+def _probability(t: _Table, key: str, default: Any = ...) -> float:
+    value = float(t.get(key, (int, float), default))
+    if not 0 < value < 1:
+        t.fail(key, f"`{key}` = {value} is not between 0 and 1", f"set `{key}` to e.g. 0.05")
+    return value
+
+
+def _outcome(t: _Table) -> Outcome:
+    sided = t.get("sided", str, "two-sided", choices=("two-sided", "one-sided"))
+    direction = t.get("direction", str, None, choices=("decrease", "increase"))
+    one_alpha = t.get("one_sided_alpha", (int, float), None)
+    if sided == "one-sided" and (direction is None or one_alpha is None):
+        t.fail(
+            "sided",
+            "a one-sided test needs a declared `direction` and `one_sided_alpha`",
+            'add `direction = "decrease"` and `one_sided_alpha = 0.025`, or use `sided = "two-sided"`',
+        )
+    if sided == "two-sided" and (direction is not None or one_alpha is not None):
+        t.fail(
+            "direction",
+            "`direction`/`one_sided_alpha` given for a two-sided outcome",
+            'set `sided = "one-sided"` or remove them',
+        )
+    if one_alpha is not None and not 0 < one_alpha < 1:
+        t.fail(
+            "one_sided_alpha",
+            f"`one_sided_alpha` = {one_alpha} is not between 0 and 1",
+            "set it to e.g. 0.025 (ICH E9)",
+        )
+    rem = t.table("remission")
+    comparison = rem.get("comparison", str, choices=COMPARISONS)
+    threshold = float(rem.get("threshold", (int, float)))
+    rem.done()
+    out = Outcome(
+        t.name_("scale"),
+        t.get("label", str),
+        t.name_("form"),
+        t.name_("field"),
+        sided,
+        direction,
+        None if one_alpha is None else float(one_alpha),
+        comparison,
+        threshold,
+    )
+    t.done()
+    return out
+
+
+def _relapse(t: _Table, scales: set[str]) -> RelapseRule:
+    scale = t.name_("scale")
+    if scale not in scales:
+        t.fail(
+            "scale",
+            f"relapse scale `{scale}` is not one of the outcomes",
+            f"use one of {', '.join(sorted(scales))}",
+        )
+    raw_sources = t.get("ratings", list)
+    if not raw_sources:
+        t.fail("ratings", "no rating sources", "add at least one [[relapse.ratings]] table")
+    sources = []
+    for i, raw in enumerate(raw_sources):
+        s = _Table(t.path, f"relapse.ratings[{i}]", raw)
+        sources.append(RatingSource(s.name_("name"), s.name_("form"), s.name_("score"), s.name_("day")))
+        s.done()
+    consecutive = t.get("consecutive", int)
+    lo, hi = t.get("min_gap_days", int), t.get("max_gap_days", int)
+    if consecutive < 1:
+        t.fail("consecutive", "`consecutive` must be at least 1", "set `consecutive = 2`")
+    if not 0 <= lo <= hi:
+        t.fail(
+            "min_gap_days",
+            f"gap window {lo}..{hi} days is empty or negative",
+            "set 0 <= min_gap_days <= max_gap_days, e.g. 5 and 15",
+        )
+    clin = t.table("clinician")
+    clinician = FieldRef(clin.name_("form"), clin.name_("field"), clin.get("value", int))
+    clinician_day = clin.name_("day")
+    clin.done()
+    cens = t.table("censoring")
+    rule = cens.get("rule", str, choices=("later of last assessment and last contact",))
+    contact = cens.table("last_contact")
+    contact_form, contact_day = contact.name_("form"), contact.name_("day")
+    contact.done()
+    cens.done()
+    rule_ = RelapseRule(
+        scale,
+        t.get("comparison", str, choices=(">=", ">")),
+        float(t.get("threshold", (int, float))),
+        consecutive,
+        lo,
+        hi,
+        t.get("event_dated_on", str, "first", choices=("first", "last")),
+        t.get("origin_day", int, 0),
+        tuple(sources),
+        clinician,
+        clinician_day,
+        rule,
+        contact_form,
+        contact_day,
+    )
+    t.done()
+    return rule_
+
+
+def read_plan(path: str | Path) -> AnalysisPlan:
+    """Read and validate an analysis plan.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    AnalysisPlan
+        Frozen; ``sha256`` is the hash of the file's bytes.
+
+    Raises
+    ------
+    PlanError
+        The file is missing, not TOML, or a key is missing, unknown or malformed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PlanError(
+            f"analysis plan {path} not found",
+            where=str(path),
+            fix="pass --plan FILE, or run from the toolkit folder (schemas/analysis_plan.toml)",
+        )
+    raw_bytes = path.read_bytes()
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PlanError(
+            f"analysis plan is not valid TOML: {exc}",
+            where=str(path),
+            fix="fix the syntax (https://toml.io); compare with schemas/analysis_plan.toml",
+        ) from exc
+    top = _Table(path, "plan file", data)
+    meta = top.table("plan")
+    title, version = meta.get("title", str), str(meta.get("version", (str, int, float)))
+    meta.done()
+
+    pop = top.table("population")
+    pop_name = pop.get("name", str)
+    include = _field_ref(pop.table("include"), with_value=True)
+    cohort = _field_ref(pop.table("cohort"), with_value=False)
+    eligible = tuple(
+        _field_ref(_Table(path, f"population.eligible[{i}]", e), with_value=True)
+        for i, e in enumerate(pop.get("eligible", list, []))
+    )
+    coh = pop.table("cohorts")
+    cohorts = []
+    for key in list(coh.data):
+        if not key.lstrip("-").isdigit():
+            coh.fail(key, f"cohort code `{key}` is not an integer", 'use the REDCap code, e.g. `1 = "..."`')
+        cohorts.append((int(key), coh.get(key, str)))
+    coh.done()
+    pop.done()
+
+    vis = top.table("visits")
+    baseline = vis.name_("baseline")
+    followup = tuple(vis.get("followup", list))
+    for v in followup:
+        if not isinstance(v, str) or not NAME_RE.match(v) or v == baseline:
+            vis.fail(
+                "followup",
+                f"follow-up visit {v!r} is not a unique event name other than baseline",
+                'list REDCap unique event names, e.g. ["week_8_arm_1"]',
+            )
+    labels = vis.table("labels", {})
+    visit_labels = tuple((k, labels.get(k, str)) for k in list(labels.data))
+    labels.done()
+    days = vis.table("days", {})
+    visit_days = tuple((k, days.get(k, int)) for k in list(days.data))
+    days.done()
+    vis.done()
+
+    tests = top.table("tests")
+    alpha = _probability(tests, "alpha")
+    confidence = _probability(tests, "confidence", 0.95)
+    multiplicity = tests.get("multiplicity", str, "holm", choices=MULTIPLICITY)
+    family = tests.get("family", str, "all", choices=FAMILIES)
+    tests.done()
+
+    raw_outcomes = top.get("outcomes", list)
+    outcomes = tuple(_outcome(_Table(path, f"outcomes[{i}]", o)) for i, o in enumerate(raw_outcomes))
+    scales = [o.scale for o in outcomes]
+    if not outcomes or len(set(scales)) != len(scales):
+        top.fail("outcomes", "outcomes are empty or repeat a scale", "give each [[outcomes]] its own `scale`")
+
+    resp = top.table("response")
+    min_reduction = float(resp.get("min_reduction_percent", (int, float)))
+    if not 0 < min_reduction <= 100:
+        resp.fail(
+            "min_reduction_percent",
+            f"{min_reduction} is not a percentage in (0, 100]",
+            "set `min_reduction_percent = 50`",
+        )
+    resp.done()
+
+    relapse = _relapse(top.table("relapse"), set(scales))
+
+    cox = top.table("cox")
+    codes = [c for c, _ in cohorts]
+    compare = cox.get("compare", int, choices=tuple(codes))
+    reference = cox.get("reference", int, choices=tuple(c for c in codes if c != compare))
+    ties = cox.get("ties", str, "efron", choices=("efron",))
+    covariates = []
+    for cov in cox.get("covariates", list, []):
+        parts = cov.split(".") if isinstance(cov, str) else []
+        if len(parts) != 2 or not all(NAME_RE.match(p) for p in parts):
+            cox.fail(
+                "covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"'
+            )
+        covariates.append(FieldRef(parts[0], parts[1]))
+    cox.done()
+
+    power = top.table("power")
+    target = _probability(power, "target", 0.8)
+    power.done()
+    top.done()
+    return AnalysisPlan(
+        path=path,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        title=title,
+        version=version,
+        population_name=pop_name,
+        include=include,
+        cohort=cohort,
+        eligible=eligible,
+        cohorts=tuple(cohorts),
+        baseline_visit=baseline,
+        followup_visits=followup,
+        visit_labels=visit_labels,
+        visit_days=visit_days,
+        alpha=alpha,
+        confidence=confidence,
+        multiplicity=multiplicity,
+        family=family,
+        outcomes=outcomes,
+        response_min_reduction_percent=min_reduction,
+        relapse=relapse,
+        cox_compare=compare,
+        cox_reference=reference,
+        cox_ties=ties,
+        cox_covariates=tuple(covariates),
+        power_target=target,
+    )

@@ -1,0 +1,266 @@
+"""Time to relapse: derivation (DuckDB SQL) and Kaplan–Meier, log-rank and Cox fits.
+
+The derivation (``sql/relapse_times.sql``) applies the plan's rule per subject. The fits
+match R's ``survival``: ``survfit(Surv(days, event) ~ cohort, conf.type = "log-log")``
+(lifelines' default interval is the same exponential-Greenwood / log-log one),
+``survdiff`` (log-rank), and ``coxph(..., ties = "efron")`` (Wald CI and p). lifelines
+objects stay inside the ``fit_*`` functions; each returns a tidy frame or a dict.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from registry.analysis.plan import AnalysisPlan
+from registry.analysis.stage import materialize
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+TOL = math.sqrt(np.finfo(float).eps)  # R's quantile.survfit tolerance
+
+
+def derive_relapse(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
+    """Build ``_relapse_times``: one row per subject of the population (needs ``_subjects``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``record_id``, ``cohort``, ``days`` (since day 0, event or censoring), ``event``
+        (bool), ``criterion`` (``score``, ``clinician``, ``score+clinician`` on the same
+        day, or ``censored``), ``score_event_day``, ``clinician_event_day``,
+        ``last_assessment_day``, ``last_contact_day`` (study days; NaN when none).
+    """
+    rule = plan.relapse
+    materialize(
+        con,
+        "relapse_times",
+        {
+            "origin_day": rule.origin_day,
+            "comparison": rule.comparison,
+            "threshold": rule.threshold,
+            "consecutive": rule.consecutive,
+            "min_gap_days": rule.min_gap_days,
+            "max_gap_days": rule.max_gap_days,
+            "dated_on": rule.event_dated_on,
+            "clinician_value": rule.clinician.value,
+        },
+    )
+    return con.execute("select * from _relapse_times order by cohort, record_id").df()
+
+
+def fit_km(subjects: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Kaplan–Meier estimate per cohort with log-log confidence interval.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``cohort``, ``days``, ``event`` (as from :func:`derive_relapse`).
+    confidence : float
+        Level of the pointwise interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort and event time: ``cohort``, ``day``, ``at_risk``, ``events``,
+        ``survival``, ``ci_low``, ``ci_high`` (NaN where undefined, e.g. survival 0).
+    """
+    import pandas as pd
+    from lifelines import KaplanMeierFitter
+
+    rows = []
+    for cohort, sub in subjects.groupby("cohort", sort=True):
+        if sub["event"].sum() == 0:
+            continue
+        km = KaplanMeierFitter(alpha=1 - confidence).fit(sub["days"].astype(float), sub["event"].astype(bool))
+        table = km.event_table
+        ci = km.confidence_interval_
+        sf = km.survival_function_.iloc[:, 0]
+        for day in table.index[table["observed"] > 0]:
+            s = float(sf.loc[day])
+            low, high = (float(v) for v in ci.loc[day])
+            if s <= 0:
+                low = high = float("nan")
+            rows.append(
+                {
+                    "cohort": int(cohort),
+                    "day": float(day),
+                    "at_risk": int(table.loc[day, "at_risk"]),
+                    "events": int(table.loc[day, "observed"]),
+                    "survival": s,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return pd.DataFrame(rows, columns=["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"])
+
+
+def compute_median(days: np.ndarray | list, survival: np.ndarray | list, last_day: float) -> float:
+    """Median survival time by R's rule (``quantile.survfit``).
+
+    The first event time where S(t) <= 0.5; if S equals 0.5 (within sqrt(eps)) on a flat
+    stretch, the midpoint of that stretch (up to ``last_day``, the last follow-up time, if
+    the curve ends there). NaN if S never reaches 0.5.
+
+    Parameters
+    ----------
+    days, survival : array-like
+        Event times (ascending) and S(t) at them (a cohort's rows of :func:`fit_km`).
+    last_day : float
+        The cohort's largest follow-up time, event or censored.
+    """
+    x = np.concatenate([[0.0], np.asarray(days, float)])
+    y = np.concatenate([[0.0], 1 - np.asarray(survival, float)])
+    if y.max() < 0.5:
+        return float("nan")
+    keep = ~_duplicated(y)
+    x, y = x[keep], y[keep]
+    i1 = np.flatnonzero(y + TOL >= 0.5)
+    i2 = np.flatnonzero(y - TOL >= 0.5)
+    if abs(0.5 - y[-1]) < TOL:
+        return float((x[i1[0]] + last_day) / 2)
+    return float((x[i1[0]] + x[i2[0]]) / 2)
+
+
+def _duplicated(values: np.ndarray) -> np.ndarray:
+    """True for every value equal to an earlier one (R ``duplicated``)."""
+    _, first = np.unique(values, return_index=True)
+    mask = np.ones(len(values), bool)
+    mask[first] = False
+    return mask
+
+
+def compute_medians(subjects: pd.DataFrame, km: pd.DataFrame, cohorts: list[int]) -> dict[str, float]:
+    """Median days to relapse per cohort code (as a string key; NaN if not reached)."""
+    out = {}
+    for code in cohorts:
+        rows = km[km["cohort"] == code]
+        sub = subjects[subjects["cohort"] == code]
+        if sub.empty or rows.empty:
+            out[str(code)] = float("nan")
+            continue
+        out[str(code)] = compute_median(rows["day"], rows["survival"], float(sub["days"].max()))
+    return out
+
+
+def compute_at_risk(subjects: pd.DataFrame, days: list[float], cohorts: list[int]) -> pd.DataFrame:
+    """Numbers at risk (follow-up time >= day) per cohort at the given days.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort``, ``day``, ``at_risk``.
+    """
+    import pandas as pd
+
+    rows = [
+        {"cohort": c, "day": d, "at_risk": int((subjects.loc[subjects["cohort"] == c, "days"] >= d).sum())}
+        for c in cohorts
+        for d in days
+    ]
+    return pd.DataFrame(rows, columns=["cohort", "day", "at_risk"])
+
+
+def fit_logrank(subjects: pd.DataFrame, compare: int, reference: int) -> dict:
+    """Log-rank test between two cohorts (R ``survdiff``, rho = 0).
+
+    Returns
+    -------
+    dict
+        ``chisq``, ``df`` (1), ``p``; NaN when a cohort is empty or there are no events.
+    """
+    from lifelines.statistics import logrank_test
+
+    a = subjects[subjects["cohort"] == compare]
+    b = subjects[subjects["cohort"] == reference]
+    if a.empty or b.empty or subjects["event"].sum() == 0:
+        return {"chisq": float("nan"), "df": 1, "p": float("nan")}
+    res = logrank_test(
+        a["days"].astype(float), b["days"].astype(float), a["event"].astype(bool), b["event"].astype(bool)
+    )
+    return {"chisq": float(res.test_statistic), "df": 1, "p": float(res.p_value)}
+
+
+def fit_cox(
+    subjects: pd.DataFrame,
+    compare: int,
+    reference: int,
+    covariates: pd.DataFrame | None = None,
+    confidence: float = 0.95,
+) -> dict:
+    """Cox model: hazard ratio of cohort ``compare`` vs ``reference`` (Efron ties, Wald).
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        ``record_id``, ``cohort``, ``days``, ``event``.
+    compare, reference : int
+        Cohort codes; subjects in other cohorts are left out.
+    covariates : pandas.DataFrame, optional
+        ``record_id`` plus one numeric column per adjustment covariate; subjects missing
+        any covariate are left out.
+    confidence : float
+        Level of the Wald interval.
+
+    Returns
+    -------
+    dict
+        ``hr``, ``ci_low``, ``ci_high``, ``p`` (Wald), ``coef``, ``se``, ``n``, ``events``,
+        ``covariates`` (names) and ``note`` (why the estimate is missing, else None).
+    """
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+    from scipy import stats
+
+    data = subjects[subjects["cohort"].isin([compare, reference])][["record_id", "cohort", "days", "event"]]
+    names: list[str] = []
+    if covariates is not None and len(covariates.columns) > 1:
+        names = [c for c in covariates.columns if c != "record_id"]
+        data = data.merge(covariates, on="record_id", how="inner").dropna(subset=names)
+    data = data.assign(
+        compare=(data["cohort"] == compare).astype(float),
+        days=data["days"].astype(float),
+        event=data["event"].astype(bool),
+    )
+    out = {
+        "hr": float("nan"),
+        "ci_low": float("nan"),
+        "ci_high": float("nan"),
+        "p": float("nan"),
+        "coef": float("nan"),
+        "se": float("nan"),
+        "n": int(len(data)),
+        "events": int(data["event"].sum()),
+        "covariates": names,
+        "note": None,
+    }
+    events = data.groupby("compare")["event"].sum()
+    if data["compare"].nunique() < 2 or (events == 0).any():
+        out["note"] = "not estimable: a cohort has no subjects or no relapses"
+        return out
+    fitter = CoxPHFitter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            fitter.fit(
+                data[["days", "event", "compare", *names]], "days", "event", fit_options={"precision": 1e-10}
+            )
+    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
+        out["note"] = f"not estimable: the model did not converge ({type(exc).__name__})"
+        return out
+    coef, se = float(fitter.params_["compare"]), float(fitter.standard_errors_["compare"])
+    z = stats.norm.ppf((1 + confidence) / 2)
+    out.update(
+        hr=math.exp(coef),
+        ci_low=math.exp(coef - z * se),
+        ci_high=math.exp(coef + z * se),
+        p=float(2 * stats.norm.sf(abs(coef / se))),
+        coef=coef,
+        se=se,
+    )
+    return out

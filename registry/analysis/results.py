@@ -1,0 +1,191 @@
+"""``results.json``: the machine-readable contract of an analysis run.
+
+Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
+``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
+(``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
+``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
+``relapse`` (``subjects``, ``km``, ``median_days``, ``at_risk``, ``logrank``, ``cox``)
+and ``methods``. Cohorts are REDCap codes (int), visits unique event names, scales the
+plan's names; every NaN or undefined number is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA_VERSION = 1
+
+PAIRED_KEYS = [
+    "cohort",
+    "scale",
+    "visit",
+    "n",
+    "n_population",
+    "n_missing_baseline",
+    "n_missing_followup",
+    "n_missing_both",
+    "mean_baseline",
+    "sd_baseline",
+    "mean_followup",
+    "sd_followup",
+    "mean_change",
+    "sd_change",
+    "ci_low",
+    "ci_high",
+    "t",
+    "df",
+    "p_two_sided",
+    "sided",
+    "direction",
+    "p_one_sided",
+    "alpha",
+    "p_adjusted",
+    "cohens_dz",
+    "hedges_gz",
+    "n_for_power",
+]
+RATE_KEYS = ["cohort", "scale", "visit", "kind", "count", "n", "rate", "ci_low", "ci_high"]
+SUBJECT_KEYS = ["record_id", "cohort", "days", "event", "criterion"]
+KM_KEYS = ["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
+INT_KEYS = {
+    "cohort",
+    "n",
+    "n_population",
+    "n_missing_baseline",
+    "n_missing_followup",
+    "n_missing_both",
+    "df",
+    "count",
+    "at_risk",
+    "events",
+    "n_for_power",
+    "batch_id",
+    "records",
+}
+
+
+def to_json_value(value: Any, key: str = "") -> Any:
+    """A JSON-ready value: numpy scalars to Python, NaN/NA/inf to None, whole ints as int."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v, key) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return int(value) if key in INT_KEYS and value.is_integer() else value
+    return value
+
+
+def records(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
+    """Rows of ``frame`` as JSON-ready dicts with exactly ``keys``, in that order."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({k: to_json_value(row.get(k), k) for k in keys})
+    return out
+
+
+def build_results(
+    *,
+    plan,
+    lock,
+    batch: dict,
+    gate: dict,
+    analysis,
+    exploratory: bool,
+    override_reason: str | None,
+    generated_at: str,
+    methods: list[str],
+) -> dict:
+    """Assemble the ``results.json`` dict from the parts of a run.
+
+    Parameters
+    ----------
+    plan : AnalysisPlan
+    lock : LockStatus
+    batch, gate : dict
+        From :mod:`registry.analysis.provenance`.
+    analysis : Analysis
+        The computed frames (:func:`registry.analysis.run.compute_analysis`).
+    exploratory : bool
+        The run was labelled exploratory (``--exploratory``).
+    override_reason : str or None
+        The written reason for overriding the gate.
+    generated_at : str
+        UTC time of the run.
+    methods : list of str
+        The methods paragraphs generated from the plan.
+    """
+    from registry import __version__
+
+    plan_status = (
+        "locked before data"
+        if lock.locked_before_data
+        else "locked after data"
+        if lock.locked
+        else "changed since locked"
+        if lock.changed
+        else "not locked"
+    )
+    return to_json_value(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "toolkit_version": __version__,
+            "generated_at": generated_at,
+            "exploratory": bool(exploratory),
+            "override_gate": override_reason,
+            "plan": {
+                "sha256": plan.sha256,
+                "locked": lock.locked,
+                "locked_before_data": lock.locked_before_data,
+                "status": plan_status,
+                "file": str(plan.path),
+                "title": plan.title,
+                "version": plan.version,
+                "locked_sha256": lock.locked_sha256,
+                "locked_at": lock.locked_at,
+                "first_locked_at": lock.first_locked_at,
+                "first_ingested_at": lock.first_ingested_at,
+            },
+            "batch": batch,
+            "gate": {
+                **gate,
+                "overridden": bool(override_reason) and not gate["passed"],
+                "override_reason": override_reason,
+            },
+            "population": {
+                "name": plan.population_name,
+                "cohorts": {str(code): label for code, label in plan.cohorts},
+                "flow": analysis.flow.to_dict("records"),
+            },
+            "paired": records(analysis.paired, PAIRED_KEYS),
+            "power_target": plan.power_target,
+            "rates": records(analysis.rates, RATE_KEYS),
+            "relapse": {
+                "subjects": records(analysis.relapse, SUBJECT_KEYS),
+                "km": records(analysis.km, KM_KEYS),
+                "median_days": analysis.medians,
+                "at_risk": records(analysis.at_risk, ["cohort", "day", "at_risk"]),
+                "logrank": analysis.logrank,
+                "cox": analysis.cox,
+            },
+            "methods": methods,
+        }
+    )

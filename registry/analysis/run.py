@@ -1,0 +1,189 @@
+"""``registry analyze``: the recipe. Check, stage, derive, fit, render, write.
+
+1. read the plan; open the registry read-only;
+2. the gate: the current batch's latest validation run must have passed (or a written
+   override reason); the plan lock: a locked plan must be unchanged (or ``--exploratory``);
+3. stage the plan's fields, derive subjects, pairs and relapse times (DuckDB SQL);
+4. compute tests, rates, Kaplan–Meier, log-rank, Cox (scipy, lifelines);
+5. render ``results.json``, ``report.html`` and ``report.md`` and only then write them.
+A refused run writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from registry.analysis.plan import AnalysisPlan, default_plan_path, read_plan
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+AT_RISK_STEP_DAYS = 28
+
+
+@dataclass
+class Analysis:
+    """Every computed table of a run (tidy frames and dicts; no fitted models)."""
+
+    subjects: pd.DataFrame
+    flow: pd.DataFrame
+    pairs: pd.DataFrame
+    paired: pd.DataFrame
+    rates: pd.DataFrame
+    relapse: pd.DataFrame
+    km: pd.DataFrame
+    medians: dict
+    at_risk: pd.DataFrame
+    logrank: dict
+    cox: dict
+
+
+@dataclass
+class AnalyzeResult:
+    """What ``analyze`` wrote."""
+
+    out_dir: Path
+    results: dict
+    files: list[Path]
+
+
+def compute_analysis(
+    con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None
+) -> Analysis:
+    """Stage the plan's data and run every prespecified analysis (steps 3 and 4).
+
+    ``timings``, if given, receives the seconds each step took.
+    """
+    import time
+
+    from registry.analysis import paired, population, rates, relapse
+    from registry.analysis.stage import stage_plan_data
+
+    clock = time.perf_counter()
+
+    def tick(name: str) -> None:
+        nonlocal clock
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = now - clock
+            clock = now
+
+    stage_plan_data(con, plan)
+    subjects = population.derive_subjects(con, plan)
+    flow = population.compute_flow(con, plan)
+    tick("population_s")
+    pairs = paired.derive_pairs(con, plan)
+    paired_frame = paired.compute_paired(paired.summarise_pairs(con, plan), plan)
+    tick("paired_s")
+    rate_frame = rates.compute_rates(rates.count_rates(con, plan), plan.confidence)
+    tick("rates_s")
+    times = relapse.derive_relapse(con, plan)
+    tick("relapse_derive_s")
+    cohorts = [code for code, _ in plan.cohorts]
+    km = relapse.fit_km(times, plan.confidence)
+    medians = relapse.compute_medians(times, km, cohorts)
+    horizon = float(times["days"].max()) if len(times) else 0.0
+    days = [float(d) for d in range(0, int(horizon) + 1, AT_RISK_STEP_DAYS)]
+    at_risk = relapse.compute_at_risk(times, days, cohorts)
+    logrank = relapse.fit_logrank(times, plan.cox_compare, plan.cox_reference)
+    cox = relapse.fit_cox(
+        times, plan.cox_compare, plan.cox_reference, _covariates(con, plan), plan.confidence
+    )
+    tick("relapse_fit_s")
+    return Analysis(
+        subjects, flow, pairs, paired_frame, rate_frame, times, km, medians, at_risk, logrank, cox
+    )
+
+
+def _covariates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame | None:
+    if not plan.cox_covariates:
+        return None
+    long = con.execute(
+        "select record_id, name, max(value) as value from _covariates group by record_id, name"
+    ).df()
+    return long.pivot(index="record_id", columns="name", values="value").reset_index()
+
+
+def analyze(
+    db: str | Path | None = None,
+    plan_path: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    exploratory: bool = False,
+    override_reason: str | None = None,
+    check_gate: bool = True,
+    timings: dict | None = None,
+) -> AnalyzeResult:
+    """Run the plan on the registry's current batch and write results and report.
+
+    Parameters
+    ----------
+    db : path, optional
+        The registry (default ``$REGISTRY_DB``, else ``./registry.duckdb``).
+    plan_path : path, optional
+        The analysis plan (default ``schemas/analysis_plan.toml``).
+    out_dir : path, optional
+        Output folder (default ``reports/<YYYY-MM-DD>/``); created only when writing.
+    exploratory : bool
+        Run even if the plan differs from the locked one; every output says exploratory.
+    override_reason : str, optional
+        Written reason to analyse a batch that has not passed the gate; recorded.
+    check_gate : bool
+        False only for benchmarks (:mod:`registry.bench_analyze`).
+    timings : dict, optional
+        Receives seconds per step.
+
+    Raises
+    ------
+    GateError, PlanError, RegistryStateError
+        Nothing is written.
+    """
+    import time
+
+    from registry.analysis.lock import check_plan_lock, read_lock_status
+    from registry.analysis.provenance import check_gate as check_gate_status
+    from registry.analysis.provenance import read_current_batch, read_gate_status
+    from registry.analysis.stage import open_registry
+    from registry.report.render import render_report
+
+    start = time.perf_counter()
+    plan = read_plan(plan_path if plan_path is not None else default_plan_path())
+    con = open_registry(db)
+    try:
+        batch = read_current_batch(con)
+        gate = read_gate_status(con, batch["batch_id"])
+        if check_gate:
+            check_gate_status(gate, batch["batch_id"], override_reason)
+        lock = read_lock_status(con, plan)
+        check_plan_lock(lock, plan, exploratory)
+        analysis = compute_analysis(con, plan, timings)
+    finally:
+        con.close()
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = time.perf_counter()
+    results, html, markdown = render_report(
+        plan=plan,
+        lock=lock,
+        batch=batch,
+        gate=gate,
+        analysis=analysis,
+        exploratory=exploratory,
+        override_reason=override_reason,
+        generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+    if timings is not None:
+        timings["render_s"] = time.perf_counter() - clock
+    out = Path(out_dir) if out_dir is not None else Path("reports") / date.today().isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "results.json", out / "report.html", out / "report.md"]
+    files[0].write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    files[1].write_text(html, encoding="utf-8")
+    files[2].write_text(markdown, encoding="utf-8")
+    if timings is not None:
+        timings["total_s"] = time.perf_counter() - start
+    return AnalyzeResult(out, results, files)

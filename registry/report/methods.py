@@ -1,0 +1,133 @@
+"""The methods section, generated from the plan so its words always match what ran.
+
+Examples
+--------
+>>> from registry.analysis.plan import read_plan, default_plan_path
+>>> text = " ".join(render_methods(read_plan(default_plan_path())))
+>>> "MADRS < 10" in text and "HAM-D ≤ 7" in text and "Holm" in text
+True
+"""
+
+from __future__ import annotations
+
+from registry.analysis.plan import AnalysisPlan
+
+SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+MULTIPLICITY = {
+    "holm": "Holm's step-down procedure",
+    "bonferroni": "the Bonferroni correction",
+    "none": "no adjustment",
+}
+FAMILY = {
+    "all": "all {m} paired tests in the plan ({c} cohorts × {o} outcomes × {v} follow-up visits)",
+    "per_cohort": "the {per} paired tests of each cohort separately",
+    "per_outcome": "the {per} paired tests of each outcome separately",
+    "per_visit": "the {per} paired tests of each follow-up visit separately",
+}
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sidedness(plan: AnalysisPlan) -> str:
+    two = [o.label for o in plan.outcomes if o.direction is None]
+    one = [o for o in plan.outcomes if o.direction is not None]
+    parts = []
+    if two:
+        parts.append(f"two-sided at α = {_fmt(plan.alpha)} for {_join(two)}")
+    for o in one:
+        parts.append(
+            f"one-sided for {o.label} (declared direction: {o.direction}; α = {_fmt(o.one_sided_alpha)}),"
+            f" with the two-sided p also shown"
+        )
+    return "Tests are " + "; ".join(parts) + "."
+
+
+def render_methods(plan: AnalysisPlan) -> list[str]:
+    """Methods paragraphs (plain text with Unicode symbols) describing ``plan``.
+
+    Returns
+    -------
+    list of str
+        Population; paired change; response and remission; relapse; power.
+    """
+    conf = f"{plan.confidence * 100:g}%"
+    cohorts = "; ".join(f"{code} = {label}" for code, label in plan.cohorts)
+    visits = _join([f"{plan.visit_label(v)} ({v})" for v in plan.followup_visits])
+    outcomes = _join([f"{o.label} ({o.form}.{o.field})" for o in plan.outcomes])
+    c, o, v = len(plan.cohorts), len(plan.outcomes), len(plan.followup_visits)
+    per = {"all": c * o * v, "per_cohort": o * v, "per_outcome": c * v, "per_visit": c * o}[plan.family]
+    family = FAMILY[plan.family].format(m=c * o * v, c=c, o=o, v=v, per=per)
+    population = (
+        f"Analyses use the {plan.population_name} population: records with "
+        f"{plan.include.form}.{plan.include.field} = {plan.include.value}, analysed by cohort "
+        f"({plan.cohort.form}.{plan.cohort.field}: {cohorts}). Analysis plan “{plan.title}” "
+        f"version {plan.version}, SHA-256 {plan.sha256}."
+    )
+    paired = (
+        f"Change from {plan.visit_label(plan.baseline_visit)} ({plan.baseline_visit}) to {visits} in "
+        f"{outcomes} was tested with paired t-tests over complete pairs (change = follow-up minus baseline, "
+        f"so a negative change is an improvement); subjects missing the baseline or follow-up total are left "
+        f"out and counted. {_sidedness(plan)} We report the mean change with its {conf} confidence interval, "
+        f"t, degrees of freedom, Cohen's d_z (mean change divided by the SD of the change, signed) and "
+        f"Hedges' g_z (d_z × (1 − 3/(4·df − 1))). Multiplicity: {MULTIPLICITY[plan.multiplicity]} over the "
+        f"family of {family}; raw and adjusted p-values are both reported, and the adjusted p is judged "
+        f"against each test's α."
+    )
+    remission = _join(
+        [f"{o.label} {SYMBOL[o.remission_comparison]} {_fmt(o.remission_threshold)}" for o in plan.outcomes]
+    )
+    rates = (
+        f"Response is a reduction from baseline of ≥ {_fmt(plan.response_min_reduction_percent)}% (complete "
+        f"pairs with a baseline total above 0). Remission is a follow-up total of {remission} (subjects with "
+        f"that total at the visit). Rates have exact (Clopper–Pearson) {conf} confidence intervals."
+    )
+    rule = plan.relapse
+    scale = plan.outcome(rule.scale).label
+    sources = _join([f"{s.name} ratings ({s.form}.{s.score} on {s.form}.{s.day})" for s in rule.ratings])
+    dated = "first" if rule.event_dated_on == "first" else "last"
+    run = (
+        f"{rule.consecutive} consecutive {scale} assessments"
+        if rule.consecutive > 1
+        else f"one {scale} assessment"
+    )
+    gap = (
+        f" that are {rule.min_gap_days}–{rule.max_gap_days} days apart (inclusive), the event dated on the "
+        f"{dated} of them"
+        if rule.consecutive > 1
+        else ""
+    )
+    cohort_labels = dict(plan.cohorts)
+    relapse = (
+        f"Time to relapse is counted in days since day {rule.origin_day} (the index date). Relapse is the "
+        f"earlier of (a) {scale} {SYMBOL[rule.comparison]} {_fmt(rule.threshold)} on {run} after day "
+        f"{rule.origin_day}{gap}; assessments are the {sources} taken together and ordered by day, a day "
+        f"rated by more than one source counts once (the {rule.ratings[0].name} rating), and unrated "
+        f"sessions are not assessments; (b) a clinician-documented relapse "
+        f"({rule.clinician.form}.{rule.clinician.field} = {rule.clinician.value}) dated "
+        f"{rule.clinician.form}.{rule.clinician_day}, after day {rule.origin_day}. Subjects without relapse "
+        f"are censored at the later of their last {scale} assessment and "
+        f"{rule.last_contact_form}.{rule.last_contact_day}. Kaplan–Meier estimates are given per cohort with "
+        f"log-log {conf} confidence intervals and the median; cohorts are compared with the log-rank test; "
+        f"the Cox proportional-hazards model gives the hazard ratio of cohort {plan.cox_compare} "
+        f"({cohort_labels.get(plan.cox_compare, '')}) versus cohort {plan.cox_reference} "
+        f"({cohort_labels.get(plan.cox_reference, '')}) with Efron ties, Wald {conf} confidence interval and "
+        f"p-value, "
+        + (
+            "without covariates."
+            if not plan.cox_covariates
+            else "adjusted for " + _join([f"{c.form}.{c.field}" for c in plan.cox_covariates]) + "."
+        )
+    )
+    power = (
+        "No post-hoc (“observed”) power is reported: it is a function of the p-value and adds "
+        "nothing. As a planning figure only, each paired test shows the number of complete pairs a "
+        f"future study would need for {plan.power_target * 100:g}% power if the true d_z equalled the "
+        "observed one (noncentral t, the test's sidedness and α)."
+    )
+    return [population, paired, rates, relapse, power]

@@ -1,0 +1,196 @@
+"""Report tables as rows of formatted text, built from ``results.json`` (one source of numbers).
+
+The same rows feed the HTML and the Markdown report, and the report tests compare them
+as golden text. Numbers: means and CIs to 2 decimals, effect sizes and t to 2, p to 3
+(``<0.001`` below that); a minus sign is U+2212.
+"""
+
+from __future__ import annotations
+
+import math
+
+from registry.analysis.plan import AnalysisPlan
+
+LEFT_OUT = {
+    "n_missing_baseline": "no baseline",
+    "n_missing_followup": "no follow-up",
+    "n_missing_both": "neither",
+}
+FLOW_STEPS = {"records": "Records", "eligible": "Eligible", "included": "Per-protocol"}
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    """A number to ``digits`` decimals with a true minus sign; an en dash if missing."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    text = f"{x:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "−")
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value: 3 decimals, ``<0.001`` below, en dash if missing."""
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_pct(rate: float | None, low: float | None, high: float | None) -> str:
+    """``27.8% [9.7, 53.5]``."""
+    if rate is None:
+        return "–"
+    return f"{rate * 100:.1f}% [{low * 100:.1f}, {high * 100:.1f}]"
+
+
+def _mean_sd(mean: float | None, sd: float | None) -> str:
+    return "–" if mean is None else f"{fmt(mean, 1)} ({fmt(sd, 1)})"
+
+
+def paired_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
+    """One table per follow-up visit and cohort, in the pilot's layout.
+
+    Returns
+    -------
+    list of dict
+        ``visit``, ``visit_label``, ``cohort``, ``cohort_label`` and ``rows``: per outcome
+        ``scale``, ``n``, ``left_out``, ``baseline`` and ``followup`` (mean (SD)),
+        ``change`` (``Mean Δ [95% CI]``), ``p`` (two-sided), ``p_one_sided``,
+        ``p_adjusted``, ``d`` (Cohen's d_z), ``g`` (Hedges' g_z), ``t``, ``df``,
+        ``n_for_power``.
+    """
+    labels = {o.scale: o.label for o in plan.outcomes}
+    tables = []
+    for visit in plan.followup_visits:
+        for code, cohort_label in plan.cohorts:
+            rows = []
+            for r in results["paired"]:
+                if r["visit"] != visit or r["cohort"] != code:
+                    continue
+                out = [f"{r[k]} {v}" for k, v in LEFT_OUT.items() if r[k]]
+                left_out = f"{sum(r[k] for k in LEFT_OUT)} ({', '.join(out)})" if out else "0"
+                rows.append(
+                    {
+                        "scale": labels.get(r["scale"], r["scale"]),
+                        "n": str(r["n"]),
+                        "left_out": left_out,
+                        "baseline": _mean_sd(r["mean_baseline"], r["sd_baseline"]),
+                        "followup": _mean_sd(r["mean_followup"], r["sd_followup"]),
+                        "change": "–"
+                        if r["mean_change"] is None
+                        else f"{fmt(r['mean_change'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                        "p": fmt_p(r["p_two_sided"]),
+                        "p_one_sided": fmt_p(r["p_one_sided"]) if r["direction"] else "",
+                        "p_adjusted": fmt_p(r["p_adjusted"]),
+                        "d": fmt(r["cohens_dz"]),
+                        "g": fmt(r["hedges_gz"]),
+                        "t": fmt(r["t"]),
+                        "df": "–" if r["df"] is None else str(r["df"]),
+                        "n_for_power": "–" if r["n_for_power"] is None else str(r["n_for_power"]),
+                    }
+                )
+            tables.append(
+                {
+                    "visit": visit,
+                    "visit_label": plan.visit_label(visit),
+                    "cohort": code,
+                    "cohort_label": cohort_label,
+                    "rows": rows,
+                }
+            )
+    return tables
+
+
+def rates_table(results: dict, plan: AnalysisPlan) -> list[dict]:
+    """Rows ``cohort_label``, ``scale``, ``visit_label``, ``response`` and ``remission``
+    (``k/n  rate% [CI]``)."""
+    labels = {o.scale: o.label for o in plan.outcomes}
+    by_key = {(r["cohort"], r["scale"], r["visit"], r["kind"]): r for r in results["rates"]}
+    rows = []
+    for code, cohort_label in plan.cohorts:
+        for o in plan.outcomes:
+            for visit in plan.followup_visits:
+                cells = {}
+                for kind in ("response", "remission"):
+                    r = by_key.get((code, o.scale, visit, kind))
+                    cells[kind] = (
+                        "–"
+                        if r is None or not r["n"]
+                        else f"{r['count']}/{r['n']}  {fmt_pct(r['rate'], r['ci_low'], r['ci_high'])}"
+                    )
+                rows.append(
+                    {
+                        "cohort_label": cohort_label,
+                        "scale": labels[o.scale],
+                        "visit_label": plan.visit_label(visit),
+                        **cells,
+                    }
+                )
+    return rows
+
+
+def flow_table(results: dict, plan: AnalysisPlan) -> dict:
+    """``header`` (step names) and ``rows`` (``cohort_label`` plus one count per step, and a total)."""
+    steps = list(FLOW_STEPS) + [f"with_{v}" for v in plan.followup_visits]
+    header = [FLOW_STEPS.get(s, f"With {plan.visit_label(s[5:])}") for s in steps]
+    rows, totals = [], [0] * len(steps)
+    for f in results["population"]["flow"]:
+        counts = [int(f.get(s) or 0) for s in steps]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        label = "No cohort code" if f["cohort"] is None else plan.cohort_label(int(f["cohort"]))
+        rows.append({"cohort_label": label, "counts": counts})
+    rows.append({"cohort_label": "Total", "counts": totals})
+    return {"header": header, "rows": rows}
+
+
+def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
+    """Per-cohort subjects, relapses (by criterion) and median; log-rank and Cox as text."""
+    rel = results["relapse"]
+    cohorts = []
+    for code, label in plan.cohorts:
+        subs = [s for s in rel["subjects"] if s["cohort"] == code]
+        crit = {
+            c: sum(1 for s in subs if s["criterion"] == c) for c in ("score", "clinician", "score+clinician")
+        }
+        median = rel["median_days"].get(str(code))
+        cohorts.append(
+            {
+                "cohort_label": label,
+                "n": len(subs),
+                "events": sum(1 for s in subs if s["event"]),
+                "by_score": crit["score"],
+                "by_clinician": crit["clinician"],
+                "by_both": crit["score+clinician"],
+                "median": "not reached" if median is None else f"{fmt(median, 1)} days",
+            }
+        )
+    lr, cox = rel["logrank"], rel["cox"]
+    logrank = (
+        "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, p = {fmt_p(lr['p'])}"
+    )
+    labels = dict(plan.cohorts)
+    cox_text = (
+        (cox["note"] or "not estimable")
+        if cox["hr"] is None
+        else (
+            f"HR {fmt(cox['hr'])} [{fmt(cox['ci_low'])}, {fmt(cox['ci_high'])}], p = {fmt_p(cox['p'])} "
+            f"({labels[plan.cox_compare]} vs {labels[plan.cox_reference]}; "
+            f"n = {cox['n']}, {cox['events']} relapses)"
+        )
+    )
+    return {"cohorts": cohorts, "logrank": logrank, "cox": cox_text}
+
+
+def km_table(results: dict, plan: AnalysisPlan) -> list[dict]:
+    """Kaplan–Meier rows per cohort and event time, formatted (the numbers behind the plot)."""
+    return [
+        {
+            "cohort_label": plan.cohort_label(r["cohort"]),
+            "day": fmt(r["day"], 0),
+            "at_risk": str(r["at_risk"]),
+            "events": str(r["events"]),
+            "survival": fmt(r["survival"], 3),
+            "ci": f"[{fmt(r['ci_low'], 3)}, {fmt(r['ci_high'], 3)}]",
+        }
+        for r in results["relapse"]["km"]
+    ]
