@@ -199,5 +199,50 @@ def diff(
         typer.echo(f"  … {len(result.changes) - limit} more (use --json for all)")
 
 
+# --- analysis plan and analyses (registry/analysis, registry/report) -------------------------
+PlanOption = Annotated[Path | None, typer.Option("--plan", help="Analysis plan (default: schemas/analysis_plan.toml).")]
+plan_app = typer.Typer(help="The analysis plan: lock it before the data are seen.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("lock")
+@command
+def plan_lock(db: DbOption = None, plan: PlanOption = None) -> None:
+    """Record the plan's SHA-256 and the time in the registry (lock it before the first ingest)."""
+    from registry.analysis.lock import lock_plan
+    from registry.analysis.plan import default_plan_path, read_plan
+
+    info = lock_plan(db, read_plan(plan if plan is not None else default_plan_path()))
+    if not info["created"]:
+        typer.echo(f"plan {info['sha256']} is already the locked plan (since {info['locked_at']} UTC): nothing changed.")
+    else:
+        typer.echo(f"locked plan {info['sha256']} at {info['locked_at']} UTC"
+                   + (f" (replaces {info['previous_sha256']})" if info["previous_sha256"] else ""))
+    typer.echo("locked before any data were ingested" if info["before_data"]
+               else "note: data were already ingested, so reports will say the plan was locked after the data")
+
+
+@app.command()
+@command
+def analyze(
+    db: DbOption = None,
+    plan: PlanOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: reports/<YYYY-MM-DD>/).")] = None,
+    exploratory: Annotated[bool, typer.Option("--exploratory", help="Run a plan that differs from the locked one; labels every output exploratory.")] = False,
+    override_gate: Annotated[str | None, typer.Option("--override-gate", metavar="REASON", help="Analyse a batch that has not passed the gate; the written reason is recorded in every output.")] = None,
+) -> None:
+    """Run the prespecified analyses on the current batch: results.json, report.html, report.md."""
+    from registry.analysis.run import analyze as run_analyze
+
+    result = run_analyze(db, plan, out, exploratory=exploratory, override_reason=override_gate)
+    if result.results["exploratory"]:
+        typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
+    if result.results["gate"]["overridden"]:
+        typer.echo(f"gate overridden: {override_gate}")
+    typer.echo(f"report: {result.out_dir / 'report.html'}")
+    for path in result.files:
+        typer.echo(f"  {path}")
+
+
 if __name__ == "__main__":
     app()
