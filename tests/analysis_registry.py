@@ -45,6 +45,17 @@ KEYS = {
     "redcap_repeat_instance": "INTEGER",
     "redcap_data_access_group": "VARCHAR",
 }
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open a registry file under a fixed catalog name (a file named registry.duckdb would
+    otherwise clash with the schema ``registry``), as registry.store does."""
+    con = duckdb.connect()
+    con.execute("attach $p as fixture", {"p": str(path)})
+    con.execute("use fixture")
+    return con
+
+
 VISIT_DAYS = {"baseline_arm_1": 0, "week_8_arm_1": 56, "week_16_arm_1": 112}
 
 
@@ -128,8 +139,8 @@ def build_registry(
     source_sha256: str = "ab" * 32,
 ) -> Path:
     """Write a one-batch registry of ``subjects``; ``gate``: None = never validated."""
-    con = duckdb.connect(str(path))
-    con.execute("create schema batch_1; create schema registry")
+    con = connect(path)
+    con.execute("create schema batch_1; create schema if not exists registry")
     con.execute(
         "create table batch_1._records (record_id varchar, redcap_data_access_group varchar, "
         "redcap_survey_identifier varchar)"
@@ -147,15 +158,17 @@ def build_registry(
     for form in [*FORMS, "_records"]:
         con.execute(f"create view main.{form} as select * from batch_1.{form}")
     con.execute(
-        "create table registry.batches (batch_id integer, file_name varchar, source_sha256 varchar, "
-        "records bigint, ingested_at timestamp, is_current boolean)"
+        "create table if not exists registry.batches (batch_id integer, file_name varchar, "
+        "source_sha256 varchar, dictionary_sha256 varchar, records bigint, ingested_at timestamp, "
+        "is_current boolean)"
     )
     con.execute(
-        "insert into registry.batches values (1, 'export.csv', ?, ?, ?, true)",
+        "insert into registry.batches (batch_id, file_name, source_sha256, dictionary_sha256, records, "
+        "ingested_at, is_current) values (1, 'export.csv', ?, 'cd', ?, ?, true)",
         [source_sha256, len(subjects), ingested_at],
     )
     con.execute(
-        "create table registry.validation_runs (batch_id integer, run_at timestamp, passed boolean, "
+        "create table if not exists registry.validation_runs (batch_id integer, run_at timestamp, passed boolean, "
         "n_errors integer, n_warnings integer)"
     )
     if gate is not None:
@@ -169,7 +182,7 @@ def build_registry(
 
 def add_validation_run(path: Path, passed: bool, run_at: datetime) -> None:
     """Append a gate run for batch 1."""
-    con = duckdb.connect(str(path))
+    con = connect(path)
     con.execute(
         "insert into registry.validation_runs values (1, ?, ?, ?, 0)", [run_at, passed, 0 if passed else 1]
     )
@@ -230,3 +243,29 @@ def reference_subjects() -> list[Subject]:
             )
         )
     return subjects
+
+
+def plan_variant(directory: Path, *replacements: tuple[str, str], name: str = "plan.toml") -> Path:
+    """A copy of the default plan with text replacements (each must match)."""
+    from registry.analysis.plan import default_plan_path
+
+    text = default_plan_path().read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_steps(db: Path, plan_path: Path | None = None):
+    """Stage and derive on a fixture registry: (plan, connection) with _subjects built."""
+    from registry.analysis.plan import default_plan_path, read_plan
+    from registry.analysis.population import derive_subjects
+    from registry.analysis.stage import open_registry, stage_plan_data
+
+    plan = read_plan(plan_path or default_plan_path())
+    con = open_registry(db)
+    stage_plan_data(con, plan)
+    derive_subjects(con, plan)
+    return plan, con

@@ -120,7 +120,8 @@ def read_lock_status(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> Lock
         "and table_name = 'plan_locks'",
     )[0]
     if not has_locks:
-        return LockStatus(plan.sha256, False, False, None, None, None, None)
+        first_ingest = fetch_one(con, "select min(ingested_at) from reg.registry.batches")[0]
+        return LockStatus(plan.sha256, False, False, None, None, None, _iso(first_ingest))
     latest_sha, latest_at, first_at, first_ingest = fetch_one(
         con, read_sql("plan_lock_status"), {"plan_sha256": plan.sha256}
     )
