@@ -46,6 +46,7 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
     attach = "attach $path as registry_db (read_only)" if read_only else "attach $path as registry_db"
     while True:
         con = duckdb.connect()
+        con.execute("set enable_progress_bar = false")
         try:
             con.execute(attach, {"path": str(path)})
             con.execute("use registry_db")

@@ -96,11 +96,12 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
         values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
         table = f"{s}.{quote_ident(plan.form)}"
         con.execute(
-            f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values}\n"
-            f"from raw r {join} where {route} order by r.__row",
+            f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
+            f"  r.__row from raw r {join} where {route} order by r.__row",
             {"form": plan.form},
         )
-        _write_side_rows(con, project, plan, s, join, codes, missing_cols)
+        _write_side_rows(con, project, plan, s, table, codes, missing_cols)
+        con.execute(f"alter table {table} drop column __row")
         rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
         counts[plan.form] = {"rows": rows, "records": records}
         if on_form:
@@ -121,41 +122,46 @@ def _write_anchor(con, project: Project, header: list[str]) -> None:
         con.execute("create or replace temp table __anchor (record_id varchar, __anchor date)")
 
 
-def _write_side_rows(con, project: Project, plan: FormPlan, s: str, join: str,
+def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str,
                      codes: list[str], missing_cols: dict[str, tuple[str, str]]) -> None:
-    """Cells that fail their type, and missing-data codes, of one form's columns.
+    """Cells that did not survive their cast, and missing-data codes, of one form's columns.
 
-    Every non-blank cell of a form's column counts, whether or not its row carries other data
-    of the form, so that nothing is dropped unseen.
+    A typed cell that is NULL where the export cell was not is a failed cast (or a missing-data
+    code); found by joining the new table back to the export on the row number. Checkbox
+    cells are checked on every row, so that nothing is dropped unseen.
     """
-    keys = "$form, r.record_id, r.redcap_event_name, cast(r.redcap_repeat_instance as integer)"
+    keys = "$form, j.record_id, j.redcap_event_name, cast(j.redcap_repeat_instance as integer)"
+    typed = [c for c in plan.data_columns() if c.kind not in {"text", "bool"}]
     fails, missing = [], []
+    for c in typed:
+        x, t = f"j.{quote_ident(c.name)}", f"j.{quote_ident(c.name + '__typed')}"
+        reason = (f"case when {c.valid_sql(x)} then 'no study-day anchor ({project.study_day_anchor}) for this "
+                  f"record' else 'not a valid {c.kind} value' end" if _anchored(c, project)
+                  else f"'not a valid {c.kind} value'")
+        fails.append(f"select {keys}, '{c.field_name}', {x}, {reason} from j "
+                     f"where {t} is null and {x} is not null and not list_contains($codes, {x})")
+        missing.append(f"select {keys}, '{c.field_name}', {x} from j where {t} is null and list_contains($codes, {x})")
+    keys_r = keys.replace("j.", "r.")
     for c in plan.data_columns():
         x = f"r.{quote_ident(c.name)}"
-        field = c.name if c.kind == "bool" else c.field_name
         if c.kind == "bool":
-            fails.append(f"select {keys}, '{field}', {x}, 'not a checkbox value (0 or 1)' from raw r "
-                         f"where {x} is not null and not {c.valid_sql(x)}")
-            continue
-        coded = f"list_contains($codes, {x})"
-        missing.append(f"select {keys}, '{field}', {x} from raw r where {coded} and not {c.valid_sql(x)}"
-                       if c.kind != "text" else f"select {keys}, '{field}', {x} from raw r where {coded}")
-        if c.kind != "text":
-            fails.append(f"select {keys}, '{field}', {x}, 'not a valid {c.kind} value' from raw r "
-                         f"where {x} is not null and not {c.valid_sql(x)} and not {coded}")
-        if _anchored(c, project):
-            fails.append(f"select {keys}, '{field}', {x}, 'no study-day anchor ({project.study_day_anchor}) "
-                         f"for this record' from raw r {join} where {x} is not null and {c.valid_sql(x)} "
-                         "and a.__anchor is null")
+            fails.append(f"select {keys_r}, '{c.name}', {x}, 'not a checkbox value (0 or 1)' from raw r "
+                         f"where {x} is not null and {x} not in ('0', '1')")
+        elif c.kind == "text":
+            missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r where list_contains($codes, {x})")
     form_fields = {c.field_name for c in plan.columns}
     for col, (fname, code) in missing_cols.items():
         if fname in form_fields and col in plan.present:
-            missing.append(f"select {keys}, '{fname}', '{code}' from raw r where r.{quote_ident(col)} = '1'")
+            missing.append(f"select {keys_r}, '{fname}', '{code}' from raw r where r.{quote_ident(col)} = '1'")
+    joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
+                       for c in typed)
+    cte = (f"with j as materialized (select r.record_id, r.redcap_event_name, r.redcap_repeat_instance, {joined} "
+           f"from raw r join {table} t on t.__row = r.__row) " if typed else "")
     params = {"form": plan.form, "codes": codes}
     if fails:
-        con.execute(f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
+        con.execute(f"insert into {s}._cast_failures {cte}" + "\nunion all\n".join(fails), params)
     if missing:
-        con.execute(f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
+        con.execute(f"insert into {s}._missing_values {cte}" + "\nunion all\n".join(missing), params)
 
 
 def write_records(con, header: list[str], schema: str) -> int:

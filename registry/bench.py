@@ -1,0 +1,120 @@
+"""``make bench``: the figures the issues ask for, measured in one run.
+
+1. ``registry --help`` wall time, median of 5 (goal < 0.4 s).
+2. Ingest of a generated 20,000-patient export against DuckDB's own ``read_csv`` of the same
+   file into one table (into a DuckDB file, as the ingest writes, and in memory), each in a
+   fresh process; peak memory of the ingest (goal: at most 2x, under 2 GB).
+3. The data-quality gate on that registry against the same suites run by Great Expectations
+   on pandas frames (goal: at least 5x faster), if the gate module is present.
+4. ``registry analyze`` on that registry, if the analysis module is present.
+
+Results are printed and written to ``bench_out/bench.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench_out"
+BIN = Path(sys.executable).parent
+PATIENTS = int(os.environ.get("BENCH_PATIENTS", "20000"))
+
+READ_CSV = """
+import duckdb, sys, time
+t = time.perf_counter()
+con = duckdb.connect(sys.argv[2])
+con.execute("set enable_progress_bar = false")
+con.execute("create or replace table export as select * from read_csv(?)", [sys.argv[1]])
+con.close()
+print(time.perf_counter() - t)
+"""
+
+
+def run_with_rss(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and stdout of a command run in a fresh process."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{err.read()}")
+        return wall, usage.ru_maxrss / 1024, out.read()
+
+
+def bench_help() -> dict:
+    times = []
+    for _ in range(6):
+        t = time.perf_counter()
+        subprocess.run([str(BIN / "registry"), "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - t)
+    return {"help_median_s": round(statistics.median(times[1:]), 3), "help_runs_s": [round(x, 3) for x in times[1:]]}
+
+
+def bench_ingest(export: Path) -> tuple[dict, Path]:
+    db = OUT / "bench.duckdb"
+    for p in (db, db.with_suffix(".duckdb.wal"), OUT / "read_csv.duckdb"):
+        p.unlink(missing_ok=True)
+    read_file = float(run_with_rss([sys.executable, "-c", READ_CSV, str(export), str(OUT / "read_csv.duckdb")])[2])
+    read_mem = float(run_with_rss([sys.executable, "-c", READ_CSV, str(export), ":memory:"])[2])
+    wall, rss, out = run_with_rss([str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
+    ingest_s = float(out.split(" in ")[1].split(" s")[0])
+    return {
+        "export_rows": sum(1 for _ in export.open()) - 1,
+        "export_mb": round(export.stat().st_size / 1e6, 1),
+        "read_csv_into_file_s": round(read_file, 2),
+        "read_csv_in_memory_s": round(read_mem, 2),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_process_wall_s": round(wall, 2),
+        "ingest_peak_rss_mb": round(rss),
+        "ratio_vs_read_csv_into_file": round(ingest_s / read_file, 2),
+        "ratio_vs_read_csv_in_memory": round(ingest_s / read_mem, 2),
+    }, db
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    export = OUT / f"export_{PATIENTS}.csv"
+    if not export.exists():
+        subprocess.run([sys.executable, "-m", "sample_data.generate", "--patients", str(PATIENTS), "--seed", "1",
+                        "--out", str(export)], check=True, cwd=ROOT)
+    results: dict = {"patients": PATIENTS}
+    results["cli"] = bench_help()
+    print(f"registry --help: median {results['cli']['help_median_s']} s (goal < 0.4 s)")
+    results["ingest"], db = bench_ingest(export)
+    r = results["ingest"]
+    print(f"ingest {r['export_rows']} rows ({r['export_mb']} MB): {r['ingest_s']} s; DuckDB read_csv into a file "
+          f"{r['read_csv_into_file_s']} s ({r['ratio_vs_read_csv_into_file']}x), in memory "
+          f"{r['read_csv_in_memory_s']} s ({r['ratio_vs_read_csv_in_memory']}x); peak RSS {r['ingest_peak_rss_mb']} MB")
+    try:
+        from registry.bench_gate import bench_gate
+    except ImportError:
+        bench_gate = None
+    if bench_gate:
+        results["gate"] = bench_gate(db)
+        print(f"gate: {json.dumps(results['gate'])}")
+    try:
+        from registry.bench_analyze import bench_analyze
+    except ImportError:
+        bench_analyze = None
+    if bench_analyze:
+        results["analyze"] = bench_analyze(db)
+        print(f"analyze: {json.dumps(results['analyze'])}")
+    (OUT / "bench.json").write_text(json.dumps(results, indent=2))
+    print(f"wrote {OUT / 'bench.json'}")
+
+
+if __name__ == "__main__":
+    main()
