@@ -168,8 +168,8 @@ def build_registry(
         [source_sha256, len(subjects), ingested_at],
     )
     con.execute(
-        "create table if not exists registry.validation_runs (batch_id integer, run_at timestamp, passed boolean, "
-        "n_errors integer, n_warnings integer)"
+        "create table if not exists registry.validation_runs (batch_id integer, run_at timestamp, "
+        "passed boolean, n_errors integer, n_warnings integer)"
     )
     if gate is not None:
         con.execute(
