@@ -1,0 +1,137 @@
+"""Great Expectations expectations compiled to DuckDB SQL that returns the offending rows.
+
+GX's own SQL path does not work on DuckDB (GX #10738, #11579; duckdb_engine #734), and
+its pandas path is slow and memory-hungry on a registry of hundreds of thousands of rows.
+So the gate keeps the suites as real GX suites but executes them itself: each expectation
+type it accepts (see :data:`registry.checks.suites.KWARGS`) becomes one ``select`` of
+``record_id, redcap_event_name, redcap_repeat_instance, field`` over the table, with the
+semantics GX has on pandas (tested side by side in ``tests/test_gate_equivalence.py``):
+
+- column map expectations ignore NULLs (except the null checks themselves);
+- a GX row condition filters rows first; ``!=`` is false on a blank, as on pandas'
+  nullable columns (the translator adds an explicit ``is null`` where REDCap needs it);
+- z-scores use the sample SD over the (filtered) non-null values, flag ``|z| >= threshold``
+  and flag nothing when the SD is 0 or undefined;
+- compound uniqueness flags every row of a duplicated key, skipping all-NULL keys.
+
+Values from the suites are bound parameters; identifiers are quoted after a shape check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.checks.sqlfiles import quote_ident
+from registry.checks.suites import Check
+
+KEYS = "t.record_id, t.redcap_event_name, t.redcap_repeat_instance"
+
+
+@dataclass
+class Compiled:
+    """``select record_id, redcap_event_name, redcap_repeat_instance, field`` and its parameters."""
+
+    sql: str
+    params: list
+
+
+def compile_check(check: Check, table: str) -> Compiled | None:
+    """SQL for one expectation on ``table`` (an already quoted table reference).
+
+    Returns None for ``expect_column_values_to_be_in_type_list``, which the gate answers
+    from the table's column types.
+    """
+    k, params = check.kwargs, []
+    if check.type == "expect_column_values_to_be_in_type_list":
+        return None
+    if check.type == "unexpected_rows_expectation":
+        return _unexpected_rows(check, table)
+    where = _condition_sql(k.get("row_condition"), params)
+    if check.type == "expect_compound_columns_to_be_unique":
+        return _compound_unique(k["column_list"], table, where, params, check.field)
+    col = f"t.{quote_ident(k['column'])}"
+    if check.type == "expect_column_values_to_be_unique":
+        return _compound_unique([k["column"]], table, where, params, check.field)
+    if check.type == "expect_column_value_z_scores_to_be_less_than":
+        return _z_scores(check, col, table, where, params)
+    if check.type == "expect_column_values_to_not_be_null":
+        bad = f"{col} is null"
+    elif check.type == "expect_column_values_to_be_null":
+        bad = f"{col} is not null"
+    elif check.type in {"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"}:
+        values = list(k["value_set"] or [])
+        params.extend(values)
+        members = ", ".join("?" for _ in values)
+        if check.type == "expect_column_values_to_be_in_set":
+            bad = f"{col} is not null and {col} not in ({members})" if values else f"{col} is not null"
+        else:
+            bad = f"{col} is not null and {col} in ({members})" if values else "false"
+    elif check.type == "expect_column_values_to_be_between":
+        tests = []
+        if k.get("min_value") is not None:
+            tests.append(f"{col} {'<=' if k.get('strict_min') else '<'} ?")
+            params.append(k["min_value"])
+        if k.get("max_value") is not None:
+            tests.append(f"{col} {'>=' if k.get('strict_max') else '>'} ?")
+            params.append(k["max_value"])
+        bad = f"{col} is not null and ({' or '.join(tests)})"
+    else:  # pragma: no cover - suites.KWARGS and this function list the same types
+        raise AssertionError(check.type)
+    params.insert(0, check.field)
+    return Compiled(f"select {KEYS}, ? as field from {table} as t where ({where}) and ({bad})", params)
+
+
+def _unexpected_rows(check: Check, table: str) -> Compiled:
+    query = check.kwargs["unexpected_rows_query"].format(batch=table)
+    sql = (
+        "select cast(q.record_id as varchar) as record_id, cast(q.redcap_event_name as varchar), "
+        "cast(q.redcap_repeat_instance as integer), coalesce(cast(q.field as varchar), ?) as field "
+        f"from ({query}\n) as q"
+    )
+    return Compiled(sql, [check.field])
+
+
+def _compound_unique(columns: list[str], table: str, where: str, params: list, field: str) -> Compiled:
+    cols = [quote_ident(c) for c in columns]
+    group = ", ".join(cols)
+    same = " and ".join(f"t.{c} is not distinct from d.{c}" for c in cols)
+    some_value = " or ".join(f"t.{c} is not null" for c in cols)
+    sql = (
+        f"select {KEYS}, ? as field from {table} as t "
+        f"join (select {', '.join(f't.{c}' for c in cols)} from {table} as t "
+        f"where ({where}) and ({some_value}) "
+        f"group by {group} having count(*) > 1) as d on {same} "
+        f"where ({where}) and ({some_value})"
+    )
+    return Compiled(sql, [field, *params, *params])
+
+
+def _z_scores(check: Check, col: str, table: str, where: str, params: list) -> Compiled:
+    threshold = abs(float(check.kwargs["threshold"]))
+    z = f"(({col} - s.mean) / s.sd)"
+    test = f"abs({z}) >= ?" if check.kwargs.get("double_sided", True) else f"{z} >= ?"
+    sql = (
+        f"select {KEYS}, ? as field from {table} as t, "
+        f"(select avg({col}) as mean, stddev_samp({col}) as sd from {table} as t where ({where})) as s "
+        f"where ({where}) and {col} is not null and s.sd is not null and s.sd <> 0 and {test}"
+    )
+    return Compiled(sql, [check.field, *params, *params, threshold])
+
+
+def _condition_sql(cond, params: list) -> str:
+    """A GX 1.x row condition (comparison, nullity, and, or) as SQL over ``t``."""
+    if not cond:
+        return "true"
+    kind = cond["type"]
+    if kind in {"and", "or"}:
+        return "(" + f" {kind} ".join(_condition_sql(c, params) for c in cond["conditions"]) + ")"
+    col = f"t.{quote_ident(cond['column']['name'])}"
+    if kind == "nullity":
+        return f"{col} is {'' if cond['is_null'] else 'not '}null"
+    op, value = cond["operator"], cond["parameter"]
+    if op in {"IN", "NOT_IN"}:
+        params.extend(value)
+        members = ", ".join("?" for _ in value) or "null"
+        return f"coalesce({col} {'not ' if op == 'NOT_IN' else ''}in ({members}), false)"
+    params.append(value)
+    return f"coalesce({col} {'<>' if op == '!=' else op} ?, false)"

@@ -1,0 +1,221 @@
+"""The gate: every suite in ``checks/`` run on the current batch, findings tracked and stored.
+
+:func:`run_gate` loads and checks the suites, compiles every expectation to SQL
+(:mod:`registry.checks.compile`), runs them as one ``union all`` over the batch's tables,
+keeps one finding per record, event, instance, field and rule, marks each ``new`` or
+``open`` against the previous validated batch (and lists those ``resolved`` since), and
+stores findings and the run in ``registry.findings`` / ``registry.validation_runs`` in one
+transaction. The batch passes when no ``error`` finding remains.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from registry.checks.compile import compile_check
+from registry.checks.sqlfiles import quote_ident, read_sql
+from registry.checks.suites import Check, Suite, check_fresh, load_suites
+from registry.errors import ChecksError
+
+FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status")
+_ORDER = "case severity when 'error' then 0 else 1 end, record_id, event, instance, field, rule"
+
+
+@dataclass
+class GateResult:
+    """What ``registry validate`` reports."""
+
+    batch_id: int
+    previous_batch_id: int | None
+    passed: bool
+    n_errors: int
+    n_warnings: int
+    findings: list[dict]
+    resolved: list[dict]
+    by_rule: list[dict]
+    suites: int
+    checks: int
+    seconds: float
+    timings: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The ``registry validate --json`` object (the contract)."""
+        return {
+            "passed": self.passed,
+            "findings": [{k: f[k] for k in FINDING_KEYS} for f in self.findings],
+            "resolved": [{k: f[k] for k in FINDING_KEYS} for f in self.resolved],
+        }
+
+
+def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> GateResult:
+    """Run every suite of ``checks_dir`` on the current batch of the registry ``con``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A read-write connection to the registry.
+    checks_dir : path
+        The directory of suites (``checks/``).
+    store : bool
+        Write findings and the run. With False, they are written and rolled back (timing).
+    only : callable, optional
+        ``only(check) -> bool`` keeps a subset of the checks (benchmarks, tests).
+
+    Raises
+    ------
+    ChecksError
+        A suite is malformed, stale, or names a table or column the batch does not have.
+    """
+    from registry import store as registry_store
+
+    started = time.perf_counter()
+    batch = registry_store.get_batch(con)
+    suites = load_suites(checks_dir)
+    check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
+    ensure_tables(con)
+    timings = {"load": time.perf_counter() - started}
+    _prepare(con, batch.schema, suites, only)
+    timings["compile"] = time.perf_counter() - started - timings["load"]
+    t0 = time.perf_counter()
+    con.execute(read_sql("findings_current.sql"))
+    previous = _previous_batch(con, batch.batch_id)
+    con.execute(read_sql("findings_status.sql"), {"previous": previous})
+    n_errors, n_warnings = con.execute(
+        "select count(*) filter (where severity = 'error'), count(*) filter (where severity = 'warning') "
+        "from __status"
+    ).fetchone()
+    timings["findings"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
+    timings["store"] = time.perf_counter() - t0
+    findings = _dicts(con, f"select * from __status order by {_ORDER}")
+    resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
+    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __status "
+                          "group by all order by all")
+    return GateResult(
+        batch_id=batch.batch_id, previous_batch_id=previous, passed=n_errors == 0, n_errors=n_errors,
+        n_warnings=n_warnings, findings=findings, resolved=resolved, by_rule=by_rule, suites=len(suites),
+        checks=con.execute("select count(*) from __checks").fetchone()[0],
+        seconds=time.perf_counter() - started, timings=timings,
+    )
+
+
+def table_types(con, schema: str) -> dict[str, dict[str, str]]:
+    """Column types of every table in a batch schema: table -> column -> DuckDB type."""
+    out: dict[str, dict[str, str]] = {}
+    for table, column, dtype in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = $schema order by table_name, ordinal_position", {"schema": schema},
+    ).fetchall():
+        out.setdefault(table, {})[column] = dtype
+    return out
+
+
+def _prepare(con, schema: str, suites: list[Suite], only) -> None:
+    """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row)."""
+    types = table_types(con, schema)
+    checks, branches, params, type_hits = [], [], [], []
+    for suite in suites:
+        columns = types.get(suite.table)
+        if columns is None:
+            raise ChecksError(f"the suite checks table '{suite.table}', which batch {schema} does not have",
+                              where=str(suite.path), fix=f"tables of the batch: {', '.join(sorted(types))}")
+        table = f"{quote_ident(schema)}.{quote_ident(suite.table)}"
+        for i, check in enumerate(suite.checks, start=1):
+            if only is not None and not only(check):
+                continue
+            where = f"{suite.path}, expectation {i} ({check.label})"
+            missing = sorted(check.columns() - set(columns))
+            if missing:
+                raise ChecksError(
+                    f"the expectation names {', '.join(missing)}, not a column of {suite.table}", where=where,
+                    fix="fix the suite, or if the dictionary changed: "
+                        "registry checks build --dictionary DICTIONARY --out checks/",
+                )
+            idx = len(checks)
+            checks.append((idx, suite.name, check.label, check.rule, check.severity))
+            compiled = compile_check(check, table)
+            if compiled is None:
+                if not _type_ok(columns[check.kwargs["column"]], check.kwargs["type_list"]):
+                    type_hits.append((None, None, None, check.field, idx))
+                continue
+            if check.type == "unexpected_rows_expectation":
+                _check_query(con, compiled.sql, compiled.params, where)
+            branches.append(f"select *, {idx} as check_idx from ({compiled.sql})")
+            params.extend(compiled.params)
+    con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
+                "expectation varchar, rule varchar, severity varchar)")
+    if checks:
+        con.executemany("insert into __checks values (?, ?, ?, ?, ?)", checks)
+    con.execute("update __checks set expectation = suite || '/' || expectation")
+    con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
+                "field varchar, check_idx integer)")
+    if branches:
+        con.execute("insert into __hits " + "\nunion all\n".join(branches), params)
+    if type_hits:
+        con.executemany("insert into __hits values (?, ?, ?, ?, ?)", type_hits)
+
+
+def _type_ok(actual: str, type_list: list[str]) -> bool:
+    return actual.upper() in {str(t).upper() for t in type_list}
+
+
+def _check_query(con, sql: str, params: list, where: str) -> None:
+    """Bind (not run) a suite's SQL, so a bad query is reported with its file."""
+    try:
+        con.execute(f"describe {sql}", params).fetchall()
+    except Exception as exc:  # duckdb.Error: binder, parser or catalog error in the suite's SQL
+        first = str(exc).splitlines()[0]
+        raise ChecksError(f"the expectation's SQL does not run on this batch: {first}", where=where,
+                          fix="fix the query (it must return record_id, redcap_event_name, "
+                              "redcap_repeat_instance and field)") from None
+    cols = [r[0] for r in con.execute(f"describe {sql}", params).fetchall()]
+    if len(cols) != 4:
+        raise ChecksError("the expectation's SQL must return 4 columns", where=where,
+                          fix="return record_id, redcap_event_name, redcap_repeat_instance and field")
+
+
+def _previous_batch(con, batch_id: int) -> int | None:
+    return con.execute(
+        "select max(batch_id) from registry.validation_runs where batch_id < $b", {"b": batch_id}
+    ).fetchone()[0]
+
+
+def _store(con, batch_id: int, passed: bool, n_errors: int, n_warnings: int, commit: bool) -> None:
+    params = {"batch_id": batch_id, "run_at": datetime.now(UTC).replace(tzinfo=None),
+              "passed": passed, "n_errors": n_errors, "n_warnings": n_warnings}
+    con.execute("begin transaction")
+    try:
+        for statement in _statements("findings_store.sql"):
+            used = set(re.findall(r"\$(\w+)", statement))
+            con.execute(statement, {k: v for k, v in params.items() if k in used})
+        con.execute("commit" if commit else "rollback")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _statements(name: str) -> list[str]:
+    text = "\n".join(line for line in read_sql(name).splitlines() if not line.startswith("--"))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def ensure_tables(con) -> None:
+    """Create ``registry.findings`` and ``registry.validation_runs`` if they do not exist."""
+    for statement in _statements("findings_ddl.sql"):
+        con.execute(statement)
+
+
+def _dicts(con, sql: str, params: dict | None = None) -> list[dict]:
+    cur = con.execute(sql, params or {})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def check_labels(suites: list[Suite]) -> dict[tuple[str, str], Check]:
+    """(suite name, check label) -> check: to read a finding's ``expectation`` back."""
+    return {(s.name, c.label): c for s in suites for c in s.checks}

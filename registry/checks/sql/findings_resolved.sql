@@ -1,0 +1,23 @@
+-- Findings of the previous validated batch that the current batch no longer has.
+with previous as (
+    select record_id, event, instance, field, rule, any_value(severity) as severity,
+           any_value(expectation) as expectation
+    from registry.findings
+    where batch_id = $previous
+    group by all
+),
+
+final as (
+    select p.*, 'resolved' as status
+    from previous as p
+    anti join __findings as f
+        on p.record_id is not distinct from f.record_id
+        and p.event is not distinct from f.event
+        and p.instance is not distinct from f.instance
+        and p.field = f.field
+        and p.rule = f.rule
+)
+
+select record_id, event, instance, field, rule, severity, expectation, status
+from final
+order by record_id, event, instance, field, rule
