@@ -15,15 +15,13 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 COMPARISONS = ("<", "<=", ">", ">=")
 MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
@@ -139,75 +137,13 @@ def hash_plan(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-class _Table:
-    """A TOML table being read: typed access, and a check that no key is left unread."""
-
-    def __init__(self, path: Path, name: str, data: Any):
-        self.path, self.name = path, name
-        if not isinstance(data, dict):
-            self.fail("", f"[{name}] must be a table", f"write it as `[{name}]` or `{name} = {{ ... }}`")
-        self.data, self.seen = data, set()
-
-    def fail(self, key: str, what: str, fix: str) -> None:
-        where = f"{self.path}: key `{self.name}.{key}`" if key else f"{self.path}: `{self.name}`"
-        raise PlanError(what, where=where, fix=fix)
-
-    def get(self, key: str, kind: type | tuple, default: Any = ..., choices: tuple = ()) -> Any:
-        self.seen.add(key)
-        if key not in self.data:
-            if default is ...:
-                self.fail(key, f"missing key `{key}`", f"add `{key} = ...` to [{self.name}]")
-            return default
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            self.fail(key, f"`{key}` must be {names}, not {value!r}", f"set `{key}` to a {names}")
-        if choices and value not in choices:
-            self.fail(
-                key,
-                f"`{key}` = {value!r} is not one of {', '.join(map(str, choices))}",
-                f"set `{key}` to one of {', '.join(map(repr, choices))}",
-            )
-        return value
-
-    def name_(self, key: str, default: Any = ...) -> str:
-        value = self.get(key, str, default)
-        if value is not None and not NAME_RE.match(value):
-            self.fail(
-                key,
-                f"`{key}` = {value!r} is not a REDCap name",
-                "use the lower-case field, form or event name exactly as in the data dictionary",
-            )
-        return value
-
-    def table(self, key: str, default: Any = ...) -> _Table:
-        return _Table(self.path, f"{self.name}.{key}", self.get(key, dict, default))
-
-    def done(self) -> None:
-        extra = sorted(set(self.data) - self.seen)
-        if extra:
-            self.fail(
-                extra[0],
-                f"unknown key `{extra[0]}` in [{self.name}]",
-                "check its spelling against schemas/analysis_plan.toml, or remove it",
-            )
-
-
-def _field_ref(t: _Table, *, with_value: bool) -> FieldRef:
+def _field_ref(t: TomlTable, *, with_value: bool) -> FieldRef:
     ref = FieldRef(t.name_("form"), t.name_("field"), t.get("value", int) if with_value else None)
     t.done()
     return ref
 
 
-def _probability(t: _Table, key: str, default: Any = ...) -> float:
-    value = float(t.get(key, (int, float), default))
-    if not 0 < value < 1:
-        t.fail(key, f"`{key}` = {value} is not between 0 and 1", f"set `{key}` to e.g. 0.05")
-    return value
-
-
-def _outcome(t: _Table) -> Outcome:
+def _outcome(t: TomlTable) -> Outcome:
     sided = t.get("sided", str, "two-sided", choices=("two-sided", "one-sided"))
     direction = t.get("direction", str, None, choices=("decrease", "increase"))
     one_alpha = t.get("one_sided_alpha", (int, float), None)
@@ -248,7 +184,7 @@ def _outcome(t: _Table) -> Outcome:
     return out
 
 
-def _relapse(t: _Table, scales: set[str]) -> RelapseRule:
+def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
     scale = t.name_("scale")
     if scale not in scales:
         t.fail(
@@ -261,7 +197,7 @@ def _relapse(t: _Table, scales: set[str]) -> RelapseRule:
         t.fail("ratings", "no rating sources", "add at least one [[relapse.ratings]] table")
     sources = []
     for i, raw in enumerate(raw_sources):
-        s = _Table(t.path, f"relapse.ratings[{i}]", raw)
+        s = TomlTable(t.path, f"relapse.ratings[{i}]", raw)
         sources.append(RatingSource(s.name_("name"), s.name_("form"), s.name_("score"), s.name_("day")))
         s.done()
     consecutive = t.get("consecutive", int)
@@ -338,7 +274,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
             where=str(path),
             fix="fix the syntax (https://toml.io); compare with schemas/analysis_plan.toml",
         ) from exc
-    top = _Table(path, "plan file", data)
+    top = TomlTable(path, "", data)
     meta = top.table("plan")
     title, version = meta.get("title", str), str(meta.get("version", (str, int, float)))
     meta.done()
@@ -348,7 +284,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     include = _field_ref(pop.table("include"), with_value=True)
     cohort = _field_ref(pop.table("cohort"), with_value=False)
     eligible = tuple(
-        _field_ref(_Table(path, f"population.eligible[{i}]", e), with_value=True)
+        _field_ref(TomlTable(path, f"population.eligible[{i}]", e), with_value=True)
         for i, e in enumerate(pop.get("eligible", list, []))
     )
     coh = pop.table("cohorts")
@@ -379,14 +315,14 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     vis.done()
 
     tests = top.table("tests")
-    alpha = _probability(tests, "alpha")
-    confidence = _probability(tests, "confidence", 0.95)
+    alpha = probability(tests, "alpha")
+    confidence = probability(tests, "confidence", 0.95)
     multiplicity = tests.get("multiplicity", str, "holm", choices=MULTIPLICITY)
     family = tests.get("family", str, "all", choices=FAMILIES)
     tests.done()
 
     raw_outcomes = top.get("outcomes", list)
-    outcomes = tuple(_outcome(_Table(path, f"outcomes[{i}]", o)) for i, o in enumerate(raw_outcomes))
+    outcomes = tuple(_outcome(TomlTable(path, f"outcomes[{i}]", o)) for i, o in enumerate(raw_outcomes))
     scales = [o.scale for o in outcomes]
     if not outcomes or len(set(scales)) != len(scales):
         top.fail("outcomes", "outcomes are empty or repeat a scale", "give each [[outcomes]] its own `scale`")
@@ -419,7 +355,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     cox.done()
 
     power = top.table("power")
-    target = _probability(power, "target", 0.8)
+    target = probability(power, "target", 0.8)
     power.done()
     top.done()
     return AnalysisPlan(
