@@ -50,6 +50,7 @@ class AnalyzeResult:
     out_dir: Path
     results: dict
     files: list[Path]
+    analysis: Analysis
 
 
 def compute_analysis(
@@ -186,4 +187,4 @@ def analyze(
     files[2].write_text(markdown, encoding="utf-8")
     if timings is not None:
         timings["total_s"] = time.perf_counter() - start
-    return AnalyzeResult(out, results, files)
+    return AnalyzeResult(out, results, files, analysis)

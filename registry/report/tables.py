@@ -161,7 +161,7 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
                 "by_score": crit["score"],
                 "by_clinician": crit["clinician"],
                 "by_both": crit["score+clinician"],
-                "median": "not reached" if median is None else f"{fmt(median, 1)} days",
+                "median": "not reached" if median is None else f"{median:g} days",
             }
         )
     lr, cox = rel["logrank"], rel["cox"]

@@ -1,0 +1,182 @@
+"""The report: golden text of its tables (the numbers behind figures, not image bytes), the
+methods paragraph generated from the plan, banners, and self-containedness."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from analysis_registry import build_registry, plan_variant, reference_subjects
+
+from registry.analysis.plan import default_plan_path, read_plan
+from registry.analysis.run import analyze
+from registry.report.figures import km_curve_data, trajectory_data
+from registry.report.methods import render_methods
+from registry.report.tables import fmt, fmt_p
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    db = build_registry(tmp / "r.duckdb", reference_subjects())
+    res = analyze(db, None, tmp / "out")
+    return res, (tmp / "out" / "report.md").read_text(), (tmp / "out" / "report.html").read_text()
+
+
+def section(markdown: str, heading: str) -> str:
+    start = markdown.index(heading)
+    end = markdown.find("\n#", start + len(heading))
+    return markdown[start : end if end > 0 else None].strip()
+
+
+def test_the_paired_table_has_the_pilots_layout_with_r_reference_numbers(report):
+    _, md, _ = report
+    table = section(md, "### Week 8 vs Baseline: Sirolimus-augmented esketamine")
+    lines = table.splitlines()
+    assert lines[2] == (
+        "| Outcome | n | Left out | Baseline mean (SD) | Week 8 mean (SD) | Mean Δ [95% CI] | p | Cohen's d "
+        "| t | df | p (Holm) | Hedges' g | n for 80% power* |"
+    )
+    # t.test(wk8_1, base1, paired = TRUE): mean -8.4 [-13.18, -3.62], p 0.00324, t -3.97, df 9
+    assert lines[4] == (
+        "| MADRS | 10 | 2 (2 no follow-up) | 30.5 (3.0) | 22.1 (4.5) | −8.40 [−13.18, −3.62] | 0.003 "
+        "| −1.26 | −3.97 | 9 | 0.006 | −1.15 | 8 |"
+    )
+    assert lines[5] == "| PHQ-9 | 0 | 12 (12 neither) | – | – | – | – | – | – | – | – | – | – |"
+    other = section(md, "### Week 8 vs Baseline: Esketamine alone").splitlines()
+    # t.test(wk8_2, base2, paired = TRUE): mean 1.625 [-0.37, 3.62], p 0.0955, t 1.93, df 7
+    assert other[4] == (
+        "| MADRS | 8 | 4 (1 no baseline, 3 no follow-up) | 28.6 (2.7) | 30.2 (3.0) "
+        "| 1.62 [−0.37, 3.62] | 0.096 | 0.68 | 1.93 | 7 | 0.096 | 0.61 | 19 |"
+    )
+
+
+def test_there_is_one_paired_table_per_visit_and_cohort(report):
+    _, md, html = report
+    assert len(re.findall(r"^### (Week 8|Week 16) vs Baseline: ", md, flags=re.M)) == 4
+    assert html.count("<h3>Week 8 vs Baseline") == 2 and html.count("<h3>Week 16 vs Baseline") == 2
+
+
+def test_the_flow_of_counts_goes_from_records_to_visits(report):
+    _, md, _ = report
+    assert section(md, "## Flow of records").splitlines()[2:] == [
+        "| Cohort | Records | Eligible | Per-protocol | With Week 8 | With Week 16 |",
+        "|---|---:|---:|---:|---:|---:|",
+        "| Sirolimus-augmented esketamine | 13 | 13 | 12 | 10 | 0 |",
+        "| Esketamine alone | 13 | 13 | 12 | 9 | 0 |",
+        "| Total | 26 | 26 | 24 | 19 | 0 |",
+    ]
+
+
+def test_the_relapse_section_states_medians_log_rank_and_cox_as_r_computes_them(report):
+    _, md, _ = report
+    text = section(md, "## Time to relapse")
+    assert "| Sirolimus-augmented esketamine | 12 | 6 | 0 | 6 | 0 | 90 days |" in text
+    assert "| Esketamine alone | 12 | 8 | 0 | 8 | 0 | 41 days |" in text
+    assert "- Log-rank test: χ² = 0.96, df = 1, p = 0.326." in text  # survdiff chisq 0.963
+    assert (
+        "- Cox proportional hazards: HR 0.59 [0.20, 1.71], p = 0.333 (Sirolimus-augmented esketamine vs "
+        "Esketamine alone; n = 24, 14 relapses)."
+    ) in text  # coxph 0.5917 [0.2044, 1.7129]
+
+
+def test_the_rates_table_gives_counts_rates_and_exact_intervals(report):
+    _, md, _ = report
+    text = section(md, "## Response and remission")
+    assert (
+        "| Sirolimus-augmented esketamine | MADRS | Week 8 "
+        "| 1/10  10.0% [0.3, 44.5] | 0/10  0.0% [0.0, 30.8] |" in text
+    )
+    assert "| Esketamine alone | HAM-D | Week 16 | – | – |" in text
+
+
+def test_the_provenance_names_batch_export_hash_plan_hash_lock_version_and_date(report):
+    res, md, html = report
+    plan = read_plan(default_plan_path())
+    for text in (md, html):
+        assert "ab" * 32 in text and plan.sha256 in text and "registry 0.1.0" in text
+        assert res.results["generated_at"] in text
+    assert "- Plan lock: not locked" in md
+    assert "not locked in the registry" in md
+
+
+def test_the_html_report_is_self_contained_with_three_embedded_png_figures(report):
+    _, _, html = report
+    assert not re.search(r"""(src|href)=["'](https?:|//|[^"'#d])""", html)
+    assert "<script" not in html and "<link" not in html
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 3
+    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+
+
+def test_the_methods_paragraph_is_generated_from_the_plan():
+    text = " ".join(render_methods(read_plan(default_plan_path())))
+    for words in (
+        "two-sided at α = 0.05 for MADRS, PHQ-9 and HAM-D",
+        "Holm's step-down procedure over the family of all 12 paired tests in the plan",
+        "reduction from baseline of ≥ 50%",
+        "MADRS < 10, PHQ-9 < 5 and HAM-D ≤ 7",
+        "MADRS ≥ 22 on 2 consecutive MADRS assessments after day 0 that are 5–15 days apart",
+        "dated on the first of them",
+        "relapse_event = 1",
+        "disposition.disp_last_date",
+        "Efron ties",
+        "without covariates",
+        "No post-hoc",
+    ):
+        assert words in text, words
+
+
+def test_the_methods_change_when_the_plan_does(tmp_path):
+    path = plan_variant(
+        tmp_path,
+        (
+            'field = "madrs_total"\nsided = "two-sided"',
+            'field = "madrs_total"\nsided = "one-sided"\ndirection = "decrease"\none_sided_alpha = 0.025',
+        ),
+        (
+            'remission = { comparison = "<", threshold = 10 }',
+            'remission = { comparison = "<=", threshold = 12 }',
+        ),
+        ("max_gap_days = 15", "max_gap_days = 14"),
+        ('event_dated_on = "first"', 'event_dated_on = "last"'),
+        ('multiplicity = "holm"', 'multiplicity = "bonferroni"'),
+    )
+    text = " ".join(render_methods(read_plan(path)))
+    assert "one-sided for MADRS (declared direction: decrease; α = 0.025)" in text
+    assert "two-sided at α = 0.05 for PHQ-9 and HAM-D" in text
+    assert "MADRS ≤ 12" in text and "5–14 days apart" in text and "dated on the last of them" in text
+    assert "the Bonferroni correction" in text
+
+
+def test_a_gate_override_is_stated_with_its_reason(tmp_path):
+    db = build_registry(tmp_path / "r.duckdb", reference_subjects(), gate=False)
+    analyze(db, None, tmp_path / "out", override_reason="interim look for the DSMB")
+    for name in ("report.md", "report.html"):
+        text = (tmp_path / "out" / name).read_text()
+        assert "GATE OVERRIDDEN" in text and "interim look for the DSMB" in text
+
+
+def test_the_trajectory_figure_plots_each_subjects_totals_at_nominal_days(report):
+    res, _, _ = report
+    data = trajectory_data(res.analysis.pairs, read_plan(default_plan_path()))
+    one = data[(data.record_id == "C1-01") & (data.scale == "madrs")]
+    assert one[["visit", "day", "score"]].values.tolist() == [
+        ["baseline_arm_1", 0, 32.0],
+        ["week_8_arm_1", 56, 20.0],
+    ]
+    assert set(data.cohort) == {1, 2} and not data.record_id.str.endswith("-X").any()
+
+
+def test_the_kaplan_meier_figure_starts_at_one_and_steps_at_r_event_times(report):
+    res, _, _ = report
+    curve = km_curve_data(res.results, 1)
+    assert curve[0] == (0.0, 1.0, 1.0, 1.0)
+    assert [c[0] for c in curve[1:]] == [12, 20, 35, 56, 60, 90]
+    assert curve[-1][1] == pytest.approx(0.396825396825397, abs=1e-6)
+
+
+def test_numbers_are_formatted_with_a_true_minus_and_small_p_values_as_below_0_001():
+    assert fmt(-8.4) == "−8.40" and fmt(-0.001) == "0.00" and fmt(None) == "–"
+    assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0529) == "0.053"
