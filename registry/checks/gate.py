@@ -219,3 +219,19 @@ def _dicts(con, sql: str, params: dict | None = None) -> list[dict]:
 def check_labels(suites: list[Suite]) -> dict[tuple[str, str], Check]:
     """(suite name, check label) -> check: to read a finding's ``expectation`` back."""
     return {(s.name, c.label): c for s in suites for c in s.checks}
+
+
+def collect_hits(con) -> dict[tuple[str, str], set[tuple]]:
+    """After a run: (suite name, check label) -> the offending (record, event, instance) rows.
+
+    A table-level failure (a column type) is the row ``(None, None, None)``.
+    """
+    out: dict[tuple[str, str], set[tuple]] = {}
+    for expectation, hit, record, event, instance in con.execute(
+        "select c.expectation, h.check_idx, h.record_id, h.event, h.instance from __checks as c "
+        "left join __hits as h using (check_idx)"
+    ).fetchall():
+        rows = out.setdefault(tuple(expectation.split("/", 1)), set())
+        if hit is not None:
+            rows.add((record, event, instance))
+    return out
