@@ -231,3 +231,28 @@ def test_refuse_phi_refuses_a_foreign_project_with_identifiers_in_free_text(cli,
     result = cli("ingest", export, "--dictionary", export, "--db", db, "--refuse-phi")
     assert result.exit_code != 0
     assert "home_address: street_address" in result.stderr
+
+
+@pytest.mark.parametrize("dialect", ["crlf-bom", "tab", "semicolon", "pipe"])
+def test_bom_crlf_and_every_redcap_delimiter_load_the_same_rows(cli, tmp_path, dialect):
+    source = R / "checkboxes-1/data.csv"
+    text = source.read_text()
+    if dialect == "crlf-bom":
+        out = "\ufeff" + text.replace("\n", "\r\n")
+    else:
+        rows = list(csv.reader(text.splitlines(keepends=True)))
+        delim = {"tab": "\t", "semicolon": ";", "pipe": "|"}[dialect]
+        buf = __import__("io").StringIO()
+        csv.writer(buf, delimiter=delim, lineterminator="\n").writerows(rows)
+        out = buf.getvalue()
+    path = tmp_path / "export.csv"
+    path.write_text(out, newline="")
+    reference, other = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    for export, db in ((source, reference), (path, other)):
+        assert cli("ingest", export, "--dictionary", R / "checkboxes-1/dictionary.csv", "--db", db).exit_code == 0
+    rows = []
+    for db in (reference, other):
+        con = store.connect(db, read_only=True)
+        rows.append(con.execute("select * from form_2 order by all").fetchall())
+        con.close()
+    assert rows[0] == rows[1] and len(rows[0]) == 3
