@@ -1,9 +1,9 @@
 """Paired change: reference values from R (tests/data/r_reference/reference.R, R 4.2.2).
 
-    t.test(wk8_1, base1, paired = TRUE)                          # cohort 1
-    t.test(wk8_1, base1, paired = TRUE, alternative = "less")
-    t.test(wk8_2, base2, paired = TRUE)                          # cohort 2
-    p.adjust(c(p1, p2, 0.2), method = "holm")
+t.test(wk8_1, base1, paired = TRUE)                          # cohort 1
+t.test(wk8_1, base1, paired = TRUE, alternative = "less")
+t.test(wk8_2, base2, paired = TRUE)                          # cohort 2
+p.adjust(c(p1, p2, 0.2), method = "holm")
 """
 
 from __future__ import annotations
@@ -28,11 +28,24 @@ from registry.analysis.power import compute_n_for_power, compute_power
 
 TOL = 1e-6
 # t.test(wk8_1, base1, paired = TRUE)
-R1 = {"t": -3.97256996505242, "df": 9, "p": 0.00324201465669681, "ci": (-13.18333178135836, -3.61666821864164),
-      "mean": -8.4, "p_less": 0.00162100732834841, "sd": 6.68663675633058}
+R1 = {
+    "t": -3.97256996505242,
+    "df": 9,
+    "p": 0.00324201465669681,
+    "ci": (-13.18333178135836, -3.61666821864164),
+    "mean": -8.4,
+    "p_less": 0.00162100732834841,
+    "sd": 6.68663675633058,
+}
 # t.test(wk8_2, base2, paired = TRUE)
-R2 = {"t": 1.92573724839171, "df": 7, "p": 0.0955198052057238, "ci": (-0.370347190821271, 3.620347190821271),
-      "mean": 1.625, "p_less": 0.952240097397138}
+R2 = {
+    "t": 1.92573724839171,
+    "df": 7,
+    "p": 0.0955198052057238,
+    "ci": (-0.370347190821271, 3.620347190821271),
+    "mean": 1.625,
+    "p_less": 0.952240097397138,
+}
 # p.adjust(c(R1$p, R2$p, 0.2), method = "holm")
 R_HOLM = [0.00972604397009044, 0.19103961041144754, 0.2]
 
@@ -81,8 +94,20 @@ def test_baseline_and_follow_up_means_and_sds_are_over_complete_pairs(reference_
 def test_pairs_left_out_are_counted_with_their_reason(reference_db):
     rows = paired_rows(reference_db)
     c1, c2 = rows[(1, "madrs", "week_8_arm_1")], rows[(2, "madrs", "week_8_arm_1")]
-    assert (c1.n_population, c1.n, c1.n_missing_baseline, c1.n_missing_followup, c1.n_missing_both) == (12, 10, 0, 2, 0)
-    assert (c2.n_population, c2.n, c2.n_missing_baseline, c2.n_missing_followup, c2.n_missing_both) == (12, 8, 1, 3, 0)
+    assert (c1.n_population, c1.n, c1.n_missing_baseline, c1.n_missing_followup, c1.n_missing_both) == (
+        12,
+        10,
+        0,
+        2,
+        0,
+    )
+    assert (c2.n_population, c2.n, c2.n_missing_baseline, c2.n_missing_followup, c2.n_missing_both) == (
+        12,
+        8,
+        1,
+        3,
+        0,
+    )
     empty = rows[(1, "phq9", "week_16_arm_1")]
     assert (empty.n, empty.n_missing_both) == (0, 12)
     assert math.isnan(empty.t) and math.isnan(empty.p_adjusted)
@@ -102,9 +127,13 @@ def test_two_sided_outcomes_have_no_one_sided_p(reference_db):
 
 
 def test_a_declared_decrease_gives_the_one_sided_p_of_r_alternative_less(reference_db, tmp_path):
-    plan = plan_variant(tmp_path, ('field = "madrs_total"\nsided = "two-sided"',
-                                   'field = "madrs_total"\nsided = "one-sided"\ndirection = "decrease"\n'
-                                   "one_sided_alpha = 0.025"))
+    plan = plan_variant(
+        tmp_path,
+        (
+            'field = "madrs_total"\nsided = "two-sided"',
+            'field = "madrs_total"\nsided = "one-sided"\ndirection = "decrease"\none_sided_alpha = 0.025',
+        ),
+    )
     rows = paired_rows(reference_db, plan)
     c1, c2 = rows[(1, "madrs", "week_8_arm_1")], rows[(2, "madrs", "week_8_arm_1")]
     assert c1.p_one_sided == pytest.approx(R1["p_less"], abs=TOL)
@@ -181,11 +210,15 @@ def test_the_paired_row_carries_the_planning_n(reference_db):
 
 
 def test_a_repeated_total_at_one_visit_uses_the_last_instance(tmp_path):
-    db = build_registry(tmp_path / "r.duckdb", [Subject("A", scores={"baseline_arm_1": {"madrs": 30},
-                                                                      "week_8_arm_1": {"madrs": 20}})])
+    db = build_registry(
+        tmp_path / "r.duckdb",
+        [Subject("A", scores={"baseline_arm_1": {"madrs": 30}, "week_8_arm_1": {"madrs": 20}})],
+    )
     con = connect(db)
-    con.execute("insert into batch_1.madrs (record_id, redcap_event_name, redcap_repeat_instance, madrs_date, "
-                "madrs_total) values ('A', 'week_8_arm_1', 2, 58, 10)")
+    con.execute(
+        "insert into batch_1.madrs (record_id, redcap_event_name, redcap_repeat_instance, madrs_date, "
+        "madrs_total) values ('A', 'week_8_arm_1', 2, 58, 10)"
+    )
     con.close()
     plan, con = run_steps(db)
     pairs = derive_pairs(con, plan)
