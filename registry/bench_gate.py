@@ -33,8 +33,8 @@ def bench_gate(db_path: str | Path, checks_dir: str | Path | None = None, repeat
     Returns
     -------
     dict
-        ``export_rows``, ``table_rows`` (rows of the batch's tables), ``records``, ``checks`` / ``checks_gx`` (all
-        expectations / those GX runs on pandas), ``gate_seconds`` (all checks, median),
+        ``export_rows``, ``table_rows`` (rows of the batch's tables), ``records``, ``checks`` /
+        ``checks_gx`` (all expectations / those GX runs on pandas), ``gate_seconds`` (all checks, median),
         ``gate_same_checks_seconds`` (the GX-capable ones, median), ``gx_pandas_seconds``
         (load + validate), ``gx_load_seconds``, ``gx_validate_seconds``,
         ``gx_import_seconds``, ``speedup`` (GX / gate, all checks on the gate's side) and

@@ -244,5 +244,64 @@ def analyze(
         typer.echo(f"  {path}")
 
 
+# --- data-quality gate (registry/checks) ------------------------------------------------------
+ChecksOption = Annotated[Path | None, typer.Option("--checks", help="Directory of expectation suites (default: checks/).")]
+checks_app = typer.Typer(help="Expectation suites in checks/: build them from a data dictionary.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+
+
+@checks_app.command("build")
+@command
+def checks_build(
+    dictionary: Annotated[Path | None, typer.Option(help="Data dictionary (default: the registry's own project).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the suites.")] = Path("checks"),
+    study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0 (dates stored as study days).")] = None,
+) -> None:
+    """Generate the dictionary-driven suites (types, choices, ranges, required, branching, keys, calcs)."""
+    from registry.checks.build import build_suites, write_suites
+    from registry.redcap.dictionary import read_dictionary
+    from registry.redcap.project import load_default_project
+
+    if dictionary is None:
+        project = load_default_project()
+        dic, anchor = project.dictionary, study_day_anchor or project.study_day_anchor
+    else:
+        dic, anchor = read_dictionary(dictionary), study_day_anchor
+    paths = write_suites(build_suites(dic, anchor), out)
+    typer.echo(f"wrote {len(paths)} suites to {out}/ from {dic.source} (sha256 {dic.sha256[:12]}…)")
+
+
+@app.command()
+@command
+def validate(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: passed, findings, resolved.")] = False,
+    checks: ChecksOption = None,
+    html: Annotated[Path | None, typer.Option("--html", help="HTML report (default: reports/ next to the registry).")] = None,
+) -> None:
+    """Run every suite on the current batch, store the findings; exit 1 if an error finding remains."""
+    from registry import store
+    from registry.checks.gate import default_checks_dir, run_gate
+    from registry.checks.report import default_report_path, print_summary, write_html_report
+    from registry.checks.suites import load_suites
+
+    checks_dir = checks or default_checks_dir()
+    con = store.connect(db)
+    try:
+        result = run_gate(con, checks_dir)
+    finally:
+        con.close()
+    suites = load_suites(checks_dir)
+    report = write_html_report(result, suites, html or default_report_path(store.resolve_db(db), result.batch_id),
+                               str(checks_dir))
+    if as_json:
+        _print_json(result.to_json())
+        typer.echo(f"report: {report}", err=True)
+    else:
+        print_summary(result, suites, report)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -174,12 +174,12 @@ def redact_identifiers(con, table: str, hits: list[PhiHit]) -> None:
 def format_phi_refusal(hits: list[PhiHit], source: str) -> str:
     """Word the refusal: which record, event, field and kind, never the value.
 
+    The caller adds the fix (export again, or ``--redact``), e.g. as :class:`PhiError`'s ``fix``.
+
     >>> print(format_phi_refusal([PhiHit("SIR-0001", "study_end_arm_1", None, "disp_reason", "phone", 7)],
     ...                          "export.csv"))
     export.csv: 1 cell looks like an identifier (HIPAA Safe Harbor); nothing was stored.
       row 7: record SIR-0001, event study_end_arm_1, field disp_reason: phone
-    Remove the identifiers in REDCap and export again, or ingest with --redact to store the
-    batch with those cells replaced by a marker.
     """
     cells = sorted({(h.row, h.record_id, h.event, h.instance, h.field) for h in hits})
     kinds: dict[tuple, list[str]] = {}
@@ -197,8 +197,6 @@ def format_phi_refusal(hits: list[PhiHit], source: str) -> str:
         lines.append(f"  row {row}: {where}, field {name}: {', '.join(dict.fromkeys(kinds[key]))}")
     if len(cells) > _SHOWN:
         lines.append(f"  … and {len(cells) - _SHOWN} more")
-    lines.append("Remove the identifiers in REDCap and export again, or ingest with --redact to store the")
-    lines.append("batch with those cells replaced by a marker.")
     return "\n".join(lines)
 
 

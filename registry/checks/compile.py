@@ -46,7 +46,7 @@ def compile_check(check: Check, table: str) -> Compiled | None:
         return None
     if check.type == "unexpected_rows_expectation":
         return _unexpected_rows(check, table)
-    where = _condition_sql(k.get("row_condition"), params)
+    where = condition_sql(k.get("row_condition"), params)
     if check.type == "expect_compound_columns_to_be_unique":
         return _compound_unique(k["column_list"], table, where, params, check.field)
     col = f"t.{quote_ident(k['column'])}"
@@ -118,13 +118,13 @@ def _z_scores(check: Check, col: str, table: str, where: str, params: list) -> C
     return Compiled(sql, [check.field, *params, *params, threshold])
 
 
-def _condition_sql(cond, params: list) -> str:
+def condition_sql(cond, params: list) -> str:
     """A GX 1.x row condition (comparison, nullity, and, or) as SQL over ``t``."""
     if not cond:
         return "true"
     kind = cond["type"]
     if kind in {"and", "or"}:
-        return "(" + f" {kind} ".join(_condition_sql(c, params) for c in cond["conditions"]) + ")"
+        return "(" + f" {kind} ".join(condition_sql(c, params) for c in cond["conditions"]) + ")"
     col = f"t.{quote_ident(cond['column']['name'])}"
     if kind == "nullity":
         return f"{col} is {'' if cond['is_null'] else 'not '}null"

@@ -235,3 +235,9 @@ def collect_hits(con) -> dict[tuple[str, str], set[tuple]]:
         if hit is not None:
             rows.add((record, event, instance))
     return out
+
+
+def default_checks_dir() -> Path:
+    """``./checks`` when it exists, else the ``checks/`` shipped with the toolkit."""
+    here = Path("checks")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "checks"

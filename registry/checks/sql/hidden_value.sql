@@ -1,5 +1,6 @@
 -- REDCap DQ rule F: a field hidden by its branching logic that holds a value.
--- ${column}: the field (for a checkbox, "some box ticked"); ${shown}: the translated logic.
+-- Slots: field (its name), joins and shown (the translated logic), column (the value; for a
+-- checkbox, whether some box is ticked).
 select t.record_id, t.redcap_event_name, t.redcap_repeat_instance, ${field} as field
 from {batch} as t
 ${joins}
