@@ -109,7 +109,8 @@ def table_types(con, schema: str) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for table, column, dtype in con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = $schema order by table_name, ordinal_position", {"schema": schema},
+        "where table_catalog = current_database() and table_schema = $schema "
+        "order by table_name, ordinal_position", {"schema": schema},
     ).fetchall():
         out.setdefault(table, {})[column] = dtype
     return out

@@ -1,0 +1,73 @@
+"""The SQL gate and Great Expectations on pandas, on the same suites, find the same rows."""
+
+from __future__ import annotations
+
+import pytest
+from gate_registry import CHECKS, registry_copy
+
+from registry import store
+from registry.bench_gate import bench_gate
+from registry.checks.gate import collect_hits, run_gate
+from registry.checks.gx_pandas import gx_runs_it, run_gx_pandas
+from registry.checks.suites import load_suites
+
+
+def compare(db):
+    """(our offending rows, GX's) per expectation GX can run, and the GX run."""
+    con = store.connect(db)
+    try:
+        run_gate(con, CHECKS, store=False)
+        ours = collect_hits(con)
+        gx = run_gx_pandas(con, load_suites(CHECKS), store.get_batch(con).schema)
+    finally:
+        con.close()
+    differ = {}
+    for key, (success, rows) in gx.results.items():
+        mine = ours.get(key, set())
+        if key[1].startswith("TYPE:"):
+            if success == bool(mine):
+                differ[key] = (success, mine)
+        elif rows != mine:
+            differ[key] = (sorted(rows - mine, key=str)[:5], sorted(mine - rows, key=str)[:5])
+    return differ, gx, ours
+
+
+@pytest.mark.parametrize("export", ["dirty_export.csv", "sample_export.csv"])
+def test_the_sql_gate_and_gx_on_pandas_report_the_same_offending_rows(tmp_path, export):
+    differ, gx, ours = compare(registry_copy(tmp_path, export))
+    assert differ == {}
+    suites = load_suites(CHECKS)
+    assert gx.expectations == sum(gx_runs_it(c) for s in suites for c in s.checks)
+    if export == "dirty_export.csv":
+        assert sum(1 for key, (ok, _) in gx.results.items() if not ok) >= 20
+
+
+def test_they_agree_on_duplicates_blanks_in_conditions_and_constant_columns(tmp_path):
+    db = registry_copy(tmp_path, "dirty_export.csv")
+    con = store.connect(db)
+    con.execute("insert into batch_1.demographics "
+                "select * from batch_1.demographics where record_id = 'SIR-0005'")
+    con.execute("update batch_1.sirolimus_dose set sir_hours_before = 2")  # SD 0: no outliers
+    con.execute("update batch_1.disposition set relapse_event = null "
+                "where record_id in ('SIR-0008', 'SIR-0017')")
+    con.execute("update batch_1.disposition set disp_status = null, disp_reason = 'x' "
+                "where record_id = 'SIR-0009'")
+    con.execute("update batch_1.adverse_event set ae_date = null where redcap_repeat_instance = 1")
+    con.execute("update batch_1.madrs set madrs_total = null where record_id = 'SIR-0010'")
+    con.close()
+    differ, gx, ours = compare(db)
+    assert differ == {}
+    duplicates = ours[("dictionary.demographics", "KEY:record_event_instance")]
+    assert duplicates == {("SIR-0005", "baseline_arm_1", None)}
+    assert ours[("dictionary.sirolimus_dose", "E:sir_hours_before")] == set()
+    assert ("SIR-0009", "study_end_arm_1", None) in ours[("dictionary.disposition", "F:disp_reason")]
+
+
+def test_bench_gate_times_both_on_the_same_checks_and_they_agree(tmp_path):
+    result = bench_gate(registry_copy(tmp_path, "dirty_export.csv"), CHECKS, repeat=1)
+    assert result["same_offending_rows"] is True
+    assert result["checks"] > result["checks_gx"] > 200
+    assert result["records"] == 60 and result["errors"] > 0
+    timed = ("gate_seconds", "gate_same_checks_seconds", "gx_pandas_seconds", "speedup",
+             "speedup_same_checks")
+    assert all(result[key] > 0 for key in timed)
