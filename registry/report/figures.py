@@ -96,6 +96,15 @@ def trajectory_data(pairs: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
     return out[["record_id", "cohort", "scale", "visit", "day", "score"]]
 
 
+def _polylines(data: pd.DataFrame) -> list:
+    """One (day, score) array per record; ``data`` is sorted by record, then visit."""
+    import numpy as np
+
+    ids = data["record_id"].to_numpy()
+    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    return np.split(data[["day", "score"]].to_numpy(float), cuts) if len(ids) else []
+
+
 def plot_trajectories(pairs: pd.DataFrame, plan: AnalysisPlan) -> str:
     """Individual trajectories: one panel per outcome, a line per subject coloured by cohort."""
     from matplotlib.collections import LineCollection
@@ -112,10 +121,7 @@ def plot_trajectories(pairs: pd.DataFrame, plan: AnalysisPlan) -> str:
         n = sub["record_id"].nunique()
         alpha = 0.6 if n <= 50 else max(0.02, 30 / n)
         for i, (code, _) in enumerate(plan.cohorts):
-            lines = [
-                g[["day", "score"]].to_numpy(float)
-                for _, g in sub[sub["cohort"] == code].groupby("record_id")
-            ]
+            lines = _polylines(sub[sub["cohort"] == code])
             ax.add_collection(
                 LineCollection(lines, colors=COLOURS[i % len(COLOURS)], linewidths=0.8, alpha=alpha)
             )
@@ -175,7 +181,15 @@ def plot_km(results: dict, plan: AnalysisPlan) -> str:
     table_ax.text(0, len(plan.cohorts), "Number at risk", fontsize=8, weight="bold")
     for i, (code, label) in enumerate(plan.cohorts):
         y = len(plan.cohorts) - 1 - i
-        table_ax.text(-0.02 * horizon, y, label, ha="right", fontsize=8, color=COLOURS[i % len(COLOURS)])
+        table_ax.text(
+            -0.06,
+            y,
+            label,
+            ha="right",
+            fontsize=8,
+            color=COLOURS[i % len(COLOURS)],
+            transform=table_ax.get_yaxis_transform(),
+        )
         for r in rel["at_risk"]:
             if r["cohort"] == code:
                 table_ax.text(
