@@ -32,6 +32,26 @@ def test_every_planted_problem_of_the_dirty_export_is_reported_with_its_record_a
     assert missed == []
 
 
+def test_the_label_export_of_the_clean_sample_passes_too(cli, tmp_path):
+    db = registry_copy(tmp_path, "sample_export_labels.csv")
+    result, out = validate_json(cli, db)
+    assert result.exit_code == 0 and out["passed"] is True
+
+
+def test_missing_data_codes_are_reported_as_warnings_and_failed_casts_as_errors(cli, tmp_path):
+    export = edit_export("sample_export.csv", tmp_path / "codes.csv", {
+        ("SIR-0001", "baseline_arm_1"): {"dem_tx_failures": "UNK"},
+        ("SIR-0002", "baseline_arm_1"): {"dem_tx_failures": "three"},
+    })
+    db = registry_copy(tmp_path, export)
+    result, out = validate_json(cli, db)
+    found = {(f["record_id"], f["field"], f["rule"], f["severity"]) for f in out["findings"]
+             if f["rule"] in {"C", "I"}}
+    assert found == {("SIR-0001", "dem_tx_failures", "I", "warning"),
+                     ("SIR-0002", "dem_tx_failures", "C", "error")}
+    assert result.exit_code == 1 and "three" not in result.stdout
+
+
 def test_the_clean_sample_passes_with_warnings_only(cli, tmp_path):
     db = registry_copy(tmp_path, "sample_export.csv")
     result, out = validate_json(cli, db)
@@ -141,6 +161,11 @@ BAD_SUITES = {
         d / "hamd.json", lambda s: s["expectations"][2]["meta"].pop("severity")),
     "unknown table": lambda d: edit_suite(
         d / "protocol" / "hamd.json", lambda s: s["meta"].update(table="hamd_x")),
+    "a brace in the SQL": lambda d: (d / "sql" / "relapse_dates.sql").write_text(
+        "select record_id, redcap_event_name, redcap_repeat_instance, '{x}' as field from {batch}"),
+    "a value of the wrong type": lambda d: edit_suite(
+        d / "protocol" / "demographics.json",
+        lambda s: s["expectations"][0]["kwargs"].update(min_value="old")),
     "SQL that does not bind": lambda d: (d / "sql" / "relapse_dates.sql").write_text(
         "select record_id, redcap_event_name, redcap_repeat_instance, 'x' as field "
         "from {batch} where nope > 1"),

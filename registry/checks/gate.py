@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from registry.checks.compile import compile_check
 from registry.checks.sqlfiles import quote_ident, read_sql
 from registry.checks.suites import Check, Suite, check_fresh, load_suites
@@ -119,7 +121,7 @@ def table_types(con, schema: str) -> dict[str, dict[str, str]]:
 def _prepare(con, schema: str, suites: list[Suite], only) -> None:
     """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row)."""
     types = table_types(con, schema)
-    checks, branches, params, type_hits = [], [], [], []
+    checks, branches, type_hits = [], [], []
     for suite in suites:
         columns = types.get(suite.table)
         if columns is None:
@@ -146,8 +148,7 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
                 continue
             if check.type == "unexpected_rows_expectation":
                 _check_query(con, compiled.sql, compiled.params, where)
-            branches.append(f"select *, {idx} as check_idx from ({compiled.sql})")
-            params.extend(compiled.params)
+            branches.append((f"select *, {idx} as check_idx from ({compiled.sql})", compiled.params, where))
     con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
                 "expectation varchar, rule varchar, severity varchar)")
     if checks:
@@ -156,9 +157,24 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
     con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
                 "field varchar, check_idx integer)")
     if branches:
-        con.execute("insert into __hits " + "\nunion all\n".join(branches), params)
+        try:
+            con.execute("insert into __hits " + "\nunion all\n".join(b[0] for b in branches),
+                        [p for b in branches for p in b[1]])
+        except duckdb.Error:
+            _blame(con, branches)
+            raise
     if type_hits:
         con.executemany("insert into __hits values (?, ?, ?, ?, ?)", type_hits)
+
+
+def _blame(con, branches: list[tuple[str, list, str]]) -> None:
+    """Find the expectation whose SQL fails on this batch, and name it."""
+    for sql, params, where in branches:
+        try:
+            con.execute(f"select count(*) from ({sql})", params).fetchone()
+        except duckdb.Error as exc:
+            raise ChecksError(f"the expectation does not run on this batch: {str(exc).splitlines()[0]}",
+                              where=where, fix="fix the expectation's values or column types") from None
 
 
 def _type_ok(actual: str, type_list: list[str]) -> bool:
@@ -169,7 +185,7 @@ def _check_query(con, sql: str, params: list, where: str) -> None:
     """Bind (not run) a suite's SQL, so a bad query is reported with its file."""
     try:
         con.execute(f"describe {sql}", params).fetchall()
-    except Exception as exc:  # duckdb.Error: binder, parser or catalog error in the suite's SQL
+    except duckdb.Error as exc:  # binder, parser or catalog error in the suite's SQL
         first = str(exc).splitlines()[0]
         raise ChecksError(f"the expectation's SQL does not run on this batch: {first}", where=where,
                           fix="fix the query (it must return record_id, redcap_event_name, "

@@ -173,6 +173,11 @@ def _query(text, root: Path, where: str) -> str:
     if "{batch}" not in text:
         raise ChecksError("unexpected_rows_query must read the suite's table as {batch}", where=where,
                           fix="write FROM {batch} for the table the suite checks")
+    try:
+        text.format(batch="t")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ChecksError(f"unexpected_rows_query has a brace other than {{batch}}: {exc}", where=where,
+                          fix="write a literal brace as {{ or }}, as Great Expectations requires") from None
     return text.strip().rstrip(";")
 
 
