@@ -225,3 +225,21 @@ def test_a_repeated_total_at_one_visit_uses_the_last_instance(tmp_path):
     con.close()
     row = pairs[(pairs.scale == "madrs") & (pairs.visit == "week_8_arm_1")].iloc[0]
     assert row.followup == 10
+
+
+def test_a_cohort_code_outside_the_plan_is_not_analysed_but_counted_in_the_flow(tmp_path):
+    from registry.analysis.population import compute_flow
+
+    visits = {"baseline_arm_1": {"madrs": 30}, "week_8_arm_1": {"madrs": 20}}
+    db = build_registry(
+        tmp_path / "r.duckdb", [Subject("A", 1, scores=visits), Subject("B", 3, scores=visits)]
+    )
+    plan, con = run_steps(db)
+    pairs = derive_pairs(con, plan)
+    summary = summarise_pairs(con, plan)
+    flow = compute_flow(con, plan)
+    con.close()
+    assert set(pairs["record_id"]) == {"A"}
+    assert flow["cohort"].tolist() == [1, 2, 3] and flow["included"].tolist() == [1, 0, 1]
+    # cohort 2 has nobody, yet every plan combination has a row
+    assert len(summary) == 12 and summary[summary.cohort == 2]["n"].eq(0).all()

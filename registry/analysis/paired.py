@@ -52,9 +52,24 @@ def derive_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataF
 
 
 def summarise_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
-    """Per cohort x outcome x visit: n, pairs left out and why, means and SDs (``paired_summary.sql``)."""
+    """Per cohort x outcome x visit: n, pairs left out and why, means and SDs (``paired_summary.sql``).
+
+    Every combination of the plan's cohorts, outcomes and follow-up visits has a row; one
+    without subjects has n = 0 and NaN statistics.
+    """
+    import pandas as pd
+
     params = _params(plan)
-    return run_sql(con, "paired_summary", {"scales": params["scales"], "followup": params["followup"]})
+    summary = run_sql(con, "paired_summary", {"scales": params["scales"], "followup": params["followup"]})
+    grid = pd.DataFrame(
+        [(c, s, v) for c, _ in plan.cohorts for s in params["scales"] for v in params["followup"]],
+        columns=["cohort", "scale", "visit"],
+    )
+    summary["cohort"] = summary["cohort"].astype("int64")
+    out = grid.merge(summary, on=["cohort", "scale", "visit"], how="left")
+    counts = ["n_population", "n", "n_missing_baseline", "n_missing_followup", "n_missing_both"]
+    out[counts] = out[counts].fillna(0).astype("int64")
+    return out
 
 
 def compute_paired_t(

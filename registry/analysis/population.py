@@ -28,9 +28,12 @@ def derive_subjects(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.Da
     -------
     pandas.DataFrame
         ``record_id`` (str), ``cohort`` (REDCap code, nullable int), ``eligible`` (bool:
-        every eligibility criterion met), ``included`` (bool: in the plan's population).
+        every eligibility criterion met), ``included`` (bool: the plan's inclusion field
+        says yes), ``analysed`` (bool: included and in one of the plan's cohorts).
     """
-    materialize(con, "subjects", {"include_value": plan.include.value})
+    materialize(
+        con, "subjects", {"include_value": plan.include.value, "cohorts": [c for c, _ in plan.cohorts]}
+    )
     return con.execute("select * from _subjects order by record_id").df()
 
 

@@ -137,7 +137,12 @@ def flow_table(results: dict, plan: AnalysisPlan) -> dict:
     for f in results["population"]["flow"]:
         counts = [int(f.get(s) or 0) for s in steps]
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        label = "No cohort code" if f["cohort"] is None else plan.cohort_label(int(f["cohort"]))
+        known = dict(plan.cohorts)
+        label = (
+            "No cohort code (not analysed)"
+            if f["cohort"] is None
+            else known.get(int(f["cohort"]), f"Cohort code {f['cohort']} (not in the plan; not analysed)")
+        )
         rows.append({"cohort_label": label, "counts": counts})
     rows.append({"cohort_label": "Total", "counts": totals})
     return {"header": header, "rows": rows}

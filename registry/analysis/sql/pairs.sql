@@ -5,7 +5,7 @@
 with
 
 population as (
-    select record_id, cohort from _subjects where included and cohort is not null
+    select record_id, cohort from _subjects where analysed
 ),
 
 scales as (

@@ -13,7 +13,7 @@
 with
 
 population as (
-    select record_id, cohort from _subjects where included and cohort is not null
+    select record_id, cohort from _subjects where analysed
 ),
 
 ratings as (

@@ -1,5 +1,6 @@
--- One row per record: cohort code, whether eligible (every eligibility criterion met) and
--- whether in the analysis population (the plan's inclusion field equals $include_value).
+-- One row per record: cohort code, whether eligible (every eligibility criterion met),
+-- whether included (the plan's inclusion field equals $include_value) and whether analysed
+-- (included, with one of the plan's cohort codes $cohorts).
 -- Reads the staged views _records, _cohort, _eligible, _include (registry/analysis/stage.py).
 with
 
@@ -37,7 +38,8 @@ final as (
         r.record_id,
         c.cohort,
         coalesce(e.criteria_met, 0) = n.n as eligible,
-        coalesce(i.included, false) as included
+        coalesce(i.included, false) as included,
+        coalesce(i.included, false) and coalesce(list_contains($cohorts::integer[], c.cohort), false) as analysed
     from records as r
     cross join n_criteria as n
     left join cohort as c using (record_id)
