@@ -303,5 +303,26 @@ def validate(
         raise typer.Exit(1)
 
 
+# --- analysis datasets (registry/adam) --------------------------------------------------------
+@app.command("export")
+@command
+def export_datasets(
+    fmt: Annotated[str, typer.Option("--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for adsl, adqs, adtte (created if missing).")],
+    db: DbOption = None,
+    plan: PlanOption = None,
+) -> None:
+    """Write the ADaM analysis datasets ADSL, ADQS and ADTTE of the current batch."""
+    from registry.adam.write import FORMATS, export_adam
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
+    data, files = export_adam(db, fmt, out, plan)
+    typer.echo(f"batch {data.batch['batch_id']} ({data.batch['file_name']}) as {fmt}: "
+               + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets))
+    for path in files:
+        typer.echo(f"  {path}")
+
+
 if __name__ == "__main__":
     app()
