@@ -10,8 +10,9 @@ What is scanned:
 - free-text fields (``Field.is_free_text``: notes, and text with no validation) and text
   fields validated as ``email`` or ``phone``, for e-mail addresses, URLs, IPv4 addresses,
   SSNs, fax and phone numbers, MRN-like numbers (7 or more digits, or a number labelled
-  MRN / medical record / chart), street addresses and PO boxes, and full dates (with a
-  day and a month: ``2024-03-05``, ``3/5/2024``, ``March 5``, ``5th of March``);
+  MRN / medical record / chart), street addresses and PO boxes, ZIP codes (ZIP+4, or after a
+  state), ages of 90 or more written in text ("92-year-old"), and full dates (with a day and
+  a month: ``2024-03-05``, ``3/5/2024``, ``March 5``, ``5th of March``);
 - integer fields whose name is ``age`` or ends in ``age``, for ages over 90 (Safe Harbor
   codes every age over 89 as 90).
 
@@ -63,6 +64,13 @@ PATTERNS: dict[str, str] = {
         r"|(?i)\bp\.?\s?o\.?\s+box\s+[0-9]"
         r"|(?i)\b(?:lives|living|resides|residing|address|moved) (?:at|to|on|is) [0-9]{1,6}\s+[a-z]"
     ),
+    "zip_code": (
+        r"\b[0-9]{5}-[0-9]{4}\b"
+        r"|\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]"
+        r"|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]),?\s+[0-9]{5}\b"
+    ),
+    "age_over_89": r"(?i)\b(?:9[0-9]|1[0-1][0-9])[\s-]*(?:years?[\s-]*old|y/?o|yrs?[\s-]*old)\b"
+                   r"|(?i)\baged?\s+(?:9[0-9]|1[0-1][0-9])(?:[^+0-9]|$)",
     "date": (
         r"\b(?:19|20)[0-9]{2}[-/.]" + _MONTH_NUM + r"[-/.]" + _DAY + r"\b"
         r"|\b" + _DAY + r"[-/.]" + _DAY + r"[-/.](?:19|20)?[0-9]{2}\b"
@@ -149,8 +157,9 @@ def scan_identifiers(con, table: str, fields: list[Field]) -> list[PhiHit]:
 def redact_identifiers(con, table: str, hits: list[PhiHit]) -> None:
     """Replace every hit's cell in ``table`` by ``[REDACTED:<kind>]``.
 
-    A cell with several kinds gets the first in :data:`PATTERNS` order. An age over 89 is
-    top-coded to ``90`` instead (Safe Harbor's "90 or older"), so the field stays an integer.
+    A cell with several kinds gets the first in :data:`PATTERNS` order. An age field over 89
+    is top-coded to ``90`` instead (Safe Harbor's "90 or older"), so it stays an integer; an age
+    written in free text gets the marker like any other kind.
     """
     markers: dict[tuple[int, str], str] = {}
     for h in sorted(hits, key=lambda h: _kind_order(h.kind)):

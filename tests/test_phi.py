@@ -18,7 +18,8 @@ CLINICAL_TEXT = [
     "MADRS 22 on day 56", "score 10/27", "84 mg x2 at 10:30", "ICD-10 F33.2", "started in 2019",
     "took 2-3 days", "lost 5 lbs along the way", "nausea grade 2", "28 +/- 3 days",
     "Dr Smith reviewed", "Discontinued: moved away", "sirolimus 6 mg 2h before esketamine",
-    "3 sessions per week for 4 weeks", "relapse on day 140",
+    "3 sessions per week for 4 weeks", "relapse on day 140", "a 45-year-old woman", "aged 90+ group",
+    "MADRS 12345 typo", "IN 2 weeks",
 ]
 IDENTIFIERS = [
     ("contact john.doe@example.com", "email"),
@@ -37,6 +38,10 @@ IDENTIFIERS = [
     ("seen on 4/5/2023", "date"),
     ("seen March 5", "date"),
     ("seen on the 5th of March", "date"),
+    ("moved to Boston, MA 02115", "zip_code"),
+    ("zip 02115-1234", "zip_code"),
+    ("a 92-year-old man", "age_over_89"),
+    ("patient aged 95", "age_over_89"),
 ]
 
 
@@ -117,6 +122,12 @@ def test_redaction_replaces_each_hit_by_a_marker_and_top_codes_ages():
     rows = con.execute("select disp_reason, dem_age from raw order by __row").fetchall()
     assert rows == [("[REDACTED:phone]", "90"), ("nothing here", "40"), ("[REDACTED:email]", None)]
     assert scan_identifiers(con, "raw", [NOTE, AGE]) == []
+
+
+def test_an_age_written_in_free_text_gets_a_marker_not_the_top_code():
+    con = export_table(["a 93-year-old"])
+    redact_identifiers(con, "raw", scan_identifiers(con, "raw", [NOTE]))
+    assert con.execute("select disp_reason from raw").fetchall() == [("[REDACTED:age_over_89]",)]
 
 
 def test_redacting_nothing_changes_nothing():

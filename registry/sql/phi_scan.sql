@@ -29,6 +29,8 @@ kinds as (
             case when regexp_matches(cell, $phone) then 'phone' end,
             case when regexp_matches(cell, $mrn) then 'mrn' end,
             case when regexp_matches(cell, $street_address) then 'street_address' end,
+            case when regexp_matches(cell, $zip_code) then 'zip_code' end,
+            case when regexp_matches(cell, $age_over_89) then 'age_over_89' end,
             case when regexp_matches(cell, $date) then 'date' end
         ] as found
     from candidates
