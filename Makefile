@@ -24,9 +24,12 @@ lint: install
 bench: install
 	$(BIN)/python -m registry.bench
 
+# The recipe: lock the plan (before any data), ingest the sample (once), gate it, analyse it.
 analyze: install
+	$(BIN)/registry plan lock --db $(DB)
 	$(BIN)/registry ingest $(SAMPLE) --db $(DB)
-	$(BIN)/registry status --db $(DB)
+	$(BIN)/registry validate --db $(DB)
+	$(BIN)/registry analyze --db $(DB)
 
 clean:
 	rm -rf $(VENV) reports registry.duckdb registry.duckdb.wal
