@@ -173,7 +173,7 @@ EDGE_CASES = [
 
 
 @pytest.mark.parametrize(("ratings", "expected", "why"), EDGE_CASES, ids=[c[2] for c in EDGE_CASES])
-def test_the_score_rule(tmp_path, ratings, expected, why):
+def test_the_score_rule_handles_each_edge_case_as_prespecified(tmp_path, ratings, expected, why):
     assert relapse_of(tmp_path, [sessions("A", *ratings)])["A"] == expected, why
 
 
@@ -232,3 +232,23 @@ def test_a_subject_with_no_assessment_and_no_last_contact_is_censored_at_day_0(t
 def test_only_the_analysis_population_is_in_the_relapse_analysis(tmp_path):
     out = relapse_of(tmp_path, [sessions("A"), Subject("B", included=0, relapse_day=5)])
     assert set(out) == {"A"}
+
+
+def test_clinician_relapses_the_rule_cannot_use_are_counted_for_the_report(tmp_path):
+    from analysis_registry import connect
+
+    from registry.analysis.relapse import count_ignored_events
+
+    db = build_registry(
+        tmp_path / "r.duckdb",
+        [sessions("A", relapse_day=-5), sessions("B", relapse_day=9), sessions("C", relapse_day=0)],
+    )
+    con = connect(db)
+    con.execute("update batch_1.disposition set relapse_date = null where record_id = 'B'")
+    con.close()
+    plan, con = run_steps(db)
+    ignored = count_ignored_events(con, plan)
+    times = derive_relapse(con, plan)
+    con.close()
+    assert ignored == {"undated_clinician_relapses": 1, "clinician_relapses_before_origin": 2}
+    assert not times["event"].any()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from registry.analysis.plan import AnalysisPlan
-from registry.analysis.stage import materialize
+from registry.analysis.stage import fetch_one, materialize, read_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,6 +52,20 @@ def derive_relapse(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.Dat
         },
     )
     return con.execute("select * from _relapse_times order by cohort, record_id").df()
+
+
+def count_ignored_events(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> dict:
+    """Clinician-documented relapses the rule cannot use (needs ``_subjects``).
+
+    Returns
+    -------
+    dict
+        ``undated_clinician_relapses``, ``clinician_relapses_before_origin`` (on or
+        before day 0): counts over analysed subjects.
+    """
+    params = {"clinician_value": plan.relapse.clinician.value, "origin_day": plan.relapse.origin_day}
+    undated, early = fetch_one(con, read_sql("relapse_ignored"), params)
+    return {"undated_clinician_relapses": int(undated), "clinician_relapses_before_origin": int(early)}
 
 
 def fit_km(subjects: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

@@ -4,7 +4,8 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
 (``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
-``relapse`` (``subjects``, ``km``, ``median_days``, ``at_risk``, ``logrank``, ``cox``)
+``relapse`` (``subjects``, ``km``, ``median_days``, ``at_risk``, ``logrank``, ``cox``,
+``ignored``: clinician relapses the rule could not use)
 and ``methods``. Cohorts are REDCap codes (int), visits unique event names, scales the
 plan's names; every NaN or undefined number is ``null``.
 """

@@ -41,6 +41,7 @@ class Analysis:
     at_risk: pd.DataFrame
     logrank: dict
     cox: dict
+    ignored: dict
 
 
 @dataclass
@@ -84,6 +85,7 @@ def compute_analysis(
     rate_frame = rates.compute_rates(rates.count_rates(con, plan), plan.confidence)
     tick("rates_s")
     times = relapse.derive_relapse(con, plan)
+    ignored = relapse.count_ignored_events(con, plan)
     tick("relapse_derive_s")
     cohorts = [code for code, _ in plan.cohorts]
     km = relapse.fit_km(times, plan.confidence)
@@ -97,7 +99,7 @@ def compute_analysis(
     )
     tick("relapse_fit_s")
     return Analysis(
-        subjects, flow, pairs, paired_frame, rate_frame, times, km, medians, at_risk, logrank, cox
+        subjects, flow, pairs, paired_frame, rate_frame, times, km, medians, at_risk, logrank, cox, ignored
     )
 
 

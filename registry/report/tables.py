@@ -183,7 +183,19 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
             f"n = {cox['n']}, {cox['events']} relapses)"
         )
     )
-    return {"cohorts": cohorts, "logrank": logrank, "cox": cox_text}
+    ign = rel.get("ignored", {})
+    notes = []
+    if ign.get("undated_clinician_relapses"):
+        notes.append(
+            f"{ign['undated_clinician_relapses']} clinician-documented relapse(s) without a date could "
+            "not be used"
+        )
+    if ign.get("clinician_relapses_before_origin"):
+        notes.append(
+            f"{ign['clinician_relapses_before_origin']} clinician-documented relapse(s) dated on or "
+            "before day 0 were not counted"
+        )
+    return {"cohorts": cohorts, "logrank": logrank, "cox": cox_text, "notes": notes}
 
 
 def km_table(results: dict, plan: AnalysisPlan) -> list[dict]:
