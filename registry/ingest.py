@@ -12,7 +12,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from registry import __version__, store
@@ -136,7 +136,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
                 "dropped": json.dumps(dropped), "redacted": json.dumps(redacted),
                 "ignored": json.dumps(info.ignored_columns), "failures": failures, "missing": missing,
                 "anchor": project.study_day_anchor, "version": __version__,
-                "at": datetime.now(timezone.utc).replace(tzinfo=None),
+                "at": datetime.now(UTC).replace(tzinfo=None),
             },
         )
         store.point_views_at(con, schema)

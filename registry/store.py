@@ -105,7 +105,8 @@ def get_batch(con, batch_id: int | None = None) -> Batch:
     if row is None:
         known = [r[0] for r in con.execute("select batch_id from registry.batches order by 1").fetchall()]
         what = f"no batch {batch_id}" if batch_id is not None else "the registry is empty: no batch has been ingested"
-        raise RegistryStateError(what, fix=f"batches in this registry: {known}" if known else "run: registry ingest EXPORT")
+        fix = f"batches in this registry: {known}" if known else "run: registry ingest EXPORT"
+        raise RegistryStateError(what, fix=fix)
     return Batch(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6] or "{}"), row[7], row[8])
 
 

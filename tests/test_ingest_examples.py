@@ -100,7 +100,8 @@ def cells_the_registry_holds(db: Path) -> int:
     forms = [
         r[0]
         for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'batch_1' and table_name not like '\\_%' escape '\\'"
+            "select table_name from duckdb_tables() "
+        "where schema_name = 'batch_1' and table_name not like '\\_%' escape '\\'"
         ).fetchall()
     ]
     total = 0
@@ -203,7 +204,8 @@ def test_events_are_inferred_from_the_export_when_no_events_file_is_given(cli, d
     forms = [
         r[0]
         for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'batch_1' and table_name not like '\\_%' escape '\\'"
+            "select table_name from duckdb_tables() "
+        "where schema_name = 'batch_1' and table_name not like '\\_%' escape '\\'"
         ).fetchall()
     ]
     stored = set()

@@ -32,7 +32,8 @@ BINARY_MAGIC = {
     b"SQLite format 3": "a SQLite database",
     b"$FL2": "an SPSS .sav file",
 }
-ENCODING_FIX = "pass the file's encoding with --encoding (for Excel-saved files usually --encoding cp1252 or --encoding latin-1)"
+ENCODING_FIX = ("pass the file's encoding with --encoding "
+                "(for Excel-saved files usually --encoding cp1252 or --encoding latin-1)")
 
 
 @dataclass
@@ -101,17 +102,23 @@ def read_export(con, path: str | Path, project: Project, *, encoding: str | None
     path = Path(path)
     head = check_file(path)
     info = ExportInfo(path=path, sha256=file_sha256(path), record_id_field=project.dictionary.record_id_field)
+    from registry.redcap import odm
+
+    is_odm = odm.is_odm_file(path, head)  # CDISC ODM XML: the parser reads its declared encoding itself
     with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
         source = path
-        if encoding and not _is_utf8(encoding, path):
+        if encoding and not is_odm and not _is_utf8(encoding, path):
             source = transcode_to_utf8(path, encoding, Path(tmp))
-        if head.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] in (b"[", b"{"):
+        if is_odm:
+            header = odm.load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
+        elif head.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] in (b"[", b"{"):
             header = _load_json(con, source, project, info)
         else:
             header = _load_csv(con, source, path, project, info, ignore_extra)
     info.columns = header
     _check_rows(con, path, project, info)
-    mode = export_format if export_format != "auto" else labels.detect_format(con, project, header)
+    mode = export_format if export_format != "auto" else (
+        "raw" if is_odm else labels.detect_format(con, project, header))  # ODM always holds codes
     info.export_format = mode
     if mode == "label":
         labels.translate_labels(con, project, header, str(path))
@@ -168,7 +175,8 @@ def _map_header(header: list[str], project: Project, display: Path, ignore_extra
         raise ExportError(
             f"the header has no record-ID column '{rid}' (the dictionary's first field)",
             where=f"{display}, line 1",
-            fix="check that the export belongs to this project's dictionary (--dictionary), and export it with the record ID",
+            fix="check that the export belongs to this project's dictionary (--dictionary), "
+                "and export it with the record ID",
         )
     if project.longitudinal and "redcap_event_name" not in header:
         raise ExportError(
@@ -183,7 +191,8 @@ def _map_header(header: list[str], project: Project, display: Path, ignore_extra
         raise ExportError(
             f"{len(extra)} column(s) are not in the data dictionary: {shown}",
             where=f"{display}, line 1",
-            fix="pass the dictionary that matches this export with --dictionary, or --ignore-extra to drop these columns",
+            fix="pass the dictionary that matches this export with --dictionary, "
+                "or --ignore-extra to drop these columns",
         )
     info.ignored_columns = extra
     return ["record_id" if h == rid else h for h in header]
