@@ -188,9 +188,7 @@ def day_fields(params: list[Parameter], dic: Dictionary) -> dict[str, str]:
     return out
 
 
-def derive_adqs(
-    rows: pd.DataFrame, adsl: pd.DataFrame, params: list[Parameter], plan: AnalysisPlan
-) -> Dataset:
+def derive_adqs(rows: pd.DataFrame, adsl: pd.DataFrame, params: list[Parameter], plan: AnalysisPlan) -> Dataset:
     """ADQS from the rows of ``adqs.sql`` and the ADSL variables it copies.
 
     Returns

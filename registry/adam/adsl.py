@@ -127,9 +127,7 @@ def _yn(value) -> str | None:
     return "Y" if bool(value) else "N"
 
 
-def derive_vars_population(
-    adsl: pd.DataFrame, criteria: pd.DataFrame, plan: AnalysisPlan
-) -> tuple[pd.DataFrame, dict]:
+def derive_vars_population(adsl: pd.DataFrame, criteria: pd.DataFrame, plan: AnalysisPlan) -> tuple[pd.DataFrame, dict]:
     """Add ELIGFL, one Y/N flag per plan criterion and PPROTFL; return the flags' labels.
 
     ``criteria``: ``record_id``, ``criterion`` (field), ``met`` (bool or None).
@@ -161,9 +159,7 @@ def _ascii_label(text: str, fallback: str | None = None) -> str:
     )
 
 
-def derive_vars_baseline(
-    adsl: pd.DataFrame, adqs: pd.DataFrame, params: list[Parameter]
-) -> tuple[pd.DataFrame, dict]:
+def derive_vars_baseline(adsl: pd.DataFrame, adqs: pd.DataFrame, params: list[Parameter]) -> tuple[pd.DataFrame, dict]:
     """Add one baseline-total variable per outcome (the AVAL of its ABLFL record)."""
     out = adsl.copy()
     labels = {}
@@ -185,9 +181,7 @@ def derive_adsl_base(
     studyid: str,
 ) -> tuple[pd.DataFrame, dict]:
     """ADSL without the baseline totals, and its labels (the recipe of derivations)."""
-    adsl = base.assign(
-        STUDYID=studyid, USUBJID=base["record_id"], SUBJID=base["record_id"], SITEID=base["site"]
-    )
+    adsl = base.assign(STUDYID=studyid, USUBJID=base["record_id"], SUBJID=base["record_id"], SITEID=base["site"])
     adsl = derive_vars_demographics(adsl, dic, spec)
     adsl = derive_vars_treatment(adsl, plan)
     adsl, flag_labels = derive_vars_population(adsl, criteria, plan)

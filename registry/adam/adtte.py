@@ -68,9 +68,7 @@ def derive_var_evntdesc(adtte: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame
     """Add EVNTDESC (event or censoring) and CNSDTDSC (censorings only)."""
     out = adtte.copy()
     events, censors = compute_event_descriptions(plan), censoring_labels(plan)
-    out["EVNTDESC"] = [
-        events[c] if n == 0 else censors[n] for c, n in zip(out["criterion"], out["CNSR"], strict=True)
-    ]
+    out["EVNTDESC"] = [events[c] if n == 0 else censors[n] for c, n in zip(out["criterion"], out["CNSR"], strict=True)]
     scale = plan.relapse.scale.upper()
     out["CNSDTDSC"] = [None if n == 0 else CENSOR_DATES[n].format(scale=scale) for n in out["CNSR"]]
     out["CNSDTDSC"] = out["CNSDTDSC"].astype(object)

@@ -51,9 +51,7 @@ def _studyid(con: duckdb.DuckDBPyConnection, batch_id: int) -> str:
     from registry.adam.adsl import check_studyid
 
     try:
-        row = con.execute(
-            "select project from reg.registry.batches where batch_id = $id", {"id": batch_id}
-        ).fetchall()
+        row = con.execute("select project from reg.registry.batches where batch_id = $id", {"id": batch_id}).fetchall()
     except Exception:  # a registry written before the project column existed
         row = []
     return check_studyid(row[0][0] if row and row[0][0] else "registry")
@@ -81,22 +79,16 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     source.stage_demographics(con, spec, dic)
     base = run_sql(con, "adsl")
     criteria = run_sql(con, "adsl_criteria")
-    adsl_frame, adsl_labels = adsl.derive_adsl_base(
-        base, criteria, dic, spec, plan, _studyid(con, batch["batch_id"])
-    )
+    adsl_frame, adsl_labels = adsl.derive_adsl_base(base, criteria, dic, spec, plan, _studyid(con, batch["batch_id"]))
 
     params = adqs.derive_parameters(plan, dic)
     adqs.stage_parameters(con, params, plan)
     source.stage_items(con, [(p.form, p.field) for p in params if not p.is_total])
     source.stage_days(con, adqs.day_fields(params, dic))
-    adqs_ds = adqs.derive_adqs(
-        run_sql(con, "adqs", {"baseline": plan.baseline_visit}), adsl_frame, params, plan
-    )
+    adqs_ds = adqs.derive_adqs(run_sql(con, "adqs", {"baseline": plan.baseline_visit}), adsl_frame, params, plan)
 
     adsl_ds = adsl.finish_adsl(adsl_frame, adsl_labels, adqs_ds.frame, params, dic, spec, plan)
-    adtte_ds = adtte.derive_adtte(
-        run_sql(con, "adtte", {"origin_day": plan.relapse.origin_day}), adsl_frame, plan
-    )
+    adtte_ds = adtte.derive_adtte(run_sql(con, "adtte", {"origin_day": plan.relapse.origin_day}), adsl_frame, plan)
     return adsl_ds, adqs_ds, adtte_ds, batch
 
 

@@ -116,13 +116,11 @@ def stage_demographics(con: duckdb.DuckDBPyConnection, spec: DemographicFields, 
     parts.to_view("_adam_race", replace=True)
     try:
         records = con.table("reg.main._records")
-        records.select(c("record_id"), c("redcap_data_access_group").alias("site")).to_view(
+        records.select(c("record_id"), c("redcap_data_access_group").alias("site")).to_view("_adam_site", replace=True)
+    except duckdb.CatalogException:
+        con.sql("select distinct record_id, null::varchar as site from reg.main." + _quote(spec.form)).to_view(
             "_adam_site", replace=True
         )
-    except duckdb.CatalogException:
-        con.sql(
-            "select distinct record_id, null::varchar as site from reg.main." + _quote(spec.form)
-        ).to_view("_adam_site", replace=True)
 
 
 def _quote(name: str) -> str:

@@ -86,11 +86,12 @@ def check_transport(datasets: list[Dataset]) -> None:
     first = problems[0].split(":")[0]
     raise TransportFormatError(
         f"{len(problems)} name(s), label(s) or value(s) do not fit SAS transport version 5 "
-        f"(8-character names, 40-character ASCII labels, 200-byte ASCII values) and would be cut; "
+        f"(8-character names, 40-character ASCII labels, 200-byte ASCII values) and would be cut "
+        f"or garbled; "
         f"nothing was written:\n    {shown}{more}",
         where=first,
-        fix="export with --format sav, dta or parquet (no such limits), or shorten the values in REDCap "
-        "and ingest again",
+        fix="export with --format sav, dta or parquet (no such limits), or change the values in REDCap "
+        "(shorter, ASCII only) and ingest again",
     )
 
 

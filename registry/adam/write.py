@@ -46,10 +46,7 @@ def _write_sav(ds: Dataset, path: Path) -> None:
     import pyreadstat
 
     frame = to_readstat_frame(ds.frame)
-    measure = {
-        c: "nominal" if c in ds.value_labels or ds.frame[c].dtype == object else "scale"
-        for c in frame.columns
-    }
+    measure = {c: "nominal" if c in ds.value_labels or ds.frame[c].dtype == object else "scale" for c in frame.columns}
     pyreadstat.write_sav(
         frame,
         path,
@@ -83,13 +80,9 @@ def _write_parquet(ds: Dataset, path: Path) -> None:
     for f in table.schema:
         meta = {b"label": ds.labels[f.name].encode("utf-8")}
         if f.name in ds.value_labels:
-            meta[b"value_labels"] = json.dumps(
-                {str(k): v for k, v in ds.value_labels[f.name].items()}
-            ).encode()
+            meta[b"value_labels"] = json.dumps({str(k): v for k, v in ds.value_labels[f.name].items()}).encode()
         fields.append(f.with_metadata(meta))
-    schema = pa.schema(
-        fields, metadata={**(table.schema.metadata or {}), b"dataset_label": ds.label.encode()}
-    )
+    schema = pa.schema(fields, metadata={**(table.schema.metadata or {}), b"dataset_label": ds.label.encode()})
     pq.write_table(table.cast(schema), path)
 
 
@@ -162,18 +155,14 @@ def write_datasets(data: AdamData, fmt: str, out: str | Path) -> list[Path]:
                 WRITERS[fmt](ds, path)
             written.append(path)
         meta = describe(data, fmt)
-        (staging / "metadata.json").write_text(
-            json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        (staging / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
         written.append(staging / "metadata.json")
         if fmt == "xpt":
             header = (
                 f"Written by registry {meta['toolkit_version']} from batch {data.batch['batch_id']} "
                 f"(source sha256 {data.batch['source_sha256']}),\nanalysis plan sha256 {data.plan_sha256}."
             )
-            (staging / "formats.sas").write_text(
-                render_formats_sas(data.datasets, header) + "\n", encoding="utf-8"
-            )
+            (staging / "formats.sas").write_text(render_formats_sas(data.datasets, header) + "\n", encoding="utf-8")
             written.append(staging / "formats.sas")
         final = []
         for path in written:
@@ -183,9 +172,7 @@ def write_datasets(data: AdamData, fmt: str, out: str | Path) -> list[Path]:
     return final
 
 
-def export_adam(
-    db: str | Path | None, fmt: str, out: str | Path, plan_path: str | Path | None = None
-) -> tuple:
+def export_adam(db: str | Path | None, fmt: str, out: str | Path, plan_path: str | Path | None = None) -> tuple:
     """Build the datasets from the registry and write them: ``(AdamData, files)``."""
     from registry.adam.build import build_adam
 
