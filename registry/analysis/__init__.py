@@ -1,0 +1,7 @@
+"""Prespecified analyses of the registry, driven by the analysis plan.
+
+One concept per module: ``plan`` (the TOML plan, frozen), ``lock`` (plan locks),
+``provenance`` (batch and gate), ``stage`` (plan fields into fixed-name views),
+``population``, ``paired``, ``rates``, ``relapse``, ``power``, ``results`` (results.json)
+and ``run`` (the recipe behind ``registry analyze``). Data work is in ``sql/*.sql``.
+"""
