@@ -118,15 +118,9 @@ def stage_demographics(con: duckdb.DuckDBPyConnection, spec: DemographicFields, 
         records = con.table("reg.main._records")
         records.select(c("record_id"), c("redcap_data_access_group").alias("site")).to_view("_adam_site", replace=True)
     except duckdb.CatalogException:
-        con.sql("select distinct record_id, null::varchar as site from reg.main." + _quote(spec.form)).to_view(
+        rel.select(c("record_id"), k(None).cast(duckdb.sqltype("VARCHAR")).alias("site")).distinct().to_view(
             "_adam_site", replace=True
         )
-
-
-def _quote(name: str) -> str:
-    from registry.redcap.columns import quote_ident
-
-    return quote_ident(name)
 
 
 def item_fields(dic: Dictionary, form: str, total_field: str) -> list[Field]:

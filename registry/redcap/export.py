@@ -23,6 +23,7 @@ from registry.errors import CsvFormatError, ExportError, InputFileError
 from registry.redcap import labels
 from registry.redcap.columns import PSEUDO_COLUMNS, checkbox_aliases, known_columns, quote_ident
 from registry.redcap.project import Project
+from registry.redcap.readstat import READSTAT_SUFFIXES, load_readstat
 
 DELIMITERS = (",", "\t", ";", "|", "^")
 BINARY_MAGIC = {
@@ -71,6 +72,8 @@ def check_file(path: Path) -> bytes:
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         raise InputFileError("the export is empty", where=str(path),
                              fix="export the data from REDCap again (Data Exports > CSV / Microsoft Excel (raw data))")
+    if path.suffix.lower() in READSTAT_SUFFIXES:  # SPSS / Stata files are binary by design
+        return head
     for magic, what in BINARY_MAGIC.items():
         if head.startswith(magic):
             raise InputFileError(f"the file is {what}, not a CSV export", where=str(path),
@@ -107,10 +110,13 @@ def read_export(con, path: str | Path, project: Project, *, encoding: str | None
     is_odm = odm.is_odm_file(path, head)  # CDISC ODM XML: the parser reads its declared encoding itself
     with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
         source = path
-        if encoding and not is_odm and not _is_utf8(encoding, path):
+        is_readstat = path.suffix.lower() in READSTAT_SUFFIXES  # SPSS .sav / Stata .dta (pyreadstat)
+        if encoding and not is_odm and not is_readstat and not _is_utf8(encoding, path):
             source = transcode_to_utf8(path, encoding, Path(tmp))
         if is_odm:
             header = odm.load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
+        elif is_readstat:
+            header = load_readstat(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
         elif head.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] in (b"[", b"{"):
             header = _load_json(con, source, project, info)
         else:
