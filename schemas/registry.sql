@@ -1,4 +1,5 @@
--- Registry bookkeeping: one row per ingested batch. Each batch's data lives in its own
+-- The registry's own tables (schema registry): batches, data-quality findings and runs,
+-- analysis-plan locks. Each batch's data lives in its own
 -- schema batch_<batch_id>; views in main point at the current batch.
 create schema if not exists registry;
 
@@ -23,4 +24,38 @@ create table if not exists registry.batches (
     toolkit_version     varchar,
     ingested_at         timestamp,
     is_current          boolean
+);
+
+-- The gate's tables in the registry (docs/registry_layout.md): findings per batch, and one
+-- row per `registry validate` run. The analysis step reads the latest run of the current
+-- batch to know whether the gate passed.
+
+create table if not exists registry.findings (
+    batch_id    integer,
+    record_id   varchar,
+    event       varchar,
+    instance    integer,
+    field       varchar,
+    rule        varchar,
+    severity    varchar,   -- error | warning
+    expectation varchar,   -- <suite name>/<check label>
+    status      varchar    -- new | open (also found in the previous validated batch)
+);
+
+create table if not exists registry.validation_runs (
+    batch_id   integer,
+    run_at     timestamp,
+    passed     boolean,
+    n_errors   integer,
+    n_warnings integer
+);
+
+-- Analysis-plan locks: one row per `registry plan lock` that recorded a new plan hash.
+create table if not exists registry.plan_locks (
+    lock_id          integer primary key,
+    plan_sha256      varchar not null,
+    plan_file        varchar not null,
+    plan_title       varchar,
+    locked_at        timestamp not null,   -- UTC
+    toolkit_version  varchar
 );

@@ -1,7 +1,7 @@
 """Plan locks: recording the plan's SHA-256 in the registry, and checking it at analysis.
 
 ``registry plan lock`` appends a row to ``registry.plan_locks`` (see
-``sql/plan_locks_create.sql``); the latest row is the plan in force. ``registry analyze``
+``schemas/registry.sql``); the latest row is the plan in force. ``registry analyze``
 refuses a plan whose hash differs from the plan in force unless ``--exploratory``.
 A plan counts as prespecified (``locked_before_data``) when its hash was first locked
 before the first batch was ingested.
@@ -69,7 +69,6 @@ def lock_plan(db: str | Path | None, plan: AnalysisPlan) -> dict:
 
     con = store.connect(db, read_only=False)
     try:
-        con.execute(read_sql("plan_locks_create"))
         latest = fetch_one(
             con, "select plan_sha256, locked_at from registry.plan_locks order by lock_id desc limit 1"
         )

@@ -78,7 +78,6 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     batch = registry_store.get_batch(con)
     suites = load_suites(checks_dir)
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
-    ensure_tables(con)
     timings = {"load": time.perf_counter() - started}
     _prepare(con, batch.schema, suites, only)
     timings["compile"] = time.perf_counter() - started - timings["load"]
@@ -219,12 +218,6 @@ def _store(con, batch_id: int, passed: bool, n_errors: int, n_warnings: int, com
 def _statements(name: str) -> list[str]:
     text = "\n".join(line for line in read_sql(name).splitlines() if not line.startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
-
-
-def ensure_tables(con) -> None:
-    """Create ``registry.findings`` and ``registry.validation_runs`` if they do not exist."""
-    for statement in _statements("findings_ddl.sql"):
-        con.execute(statement)
 
 
 def _dicts(con, sql: str, params: dict | None = None) -> list[dict]:
