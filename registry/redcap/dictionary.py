@@ -236,7 +236,26 @@ def parse_dictionary(data: bytes, source: str = "<dictionary>") -> Dictionary:
             raise DictionaryError(f"field '{f.name}' is defined twice", where=source,
                                   fix="each Variable / Field Name must be unique; fix the dictionary")
         seen.add(f.name)
+    _check_export_columns(fields, source)
     return Dictionary(fields, source=source, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _check_export_columns(fields: list[Field], source: str) -> None:
+    """Two fields or checkbox choices must not give the same export column (e.g. codes 'A' and 'a')."""
+    owner: dict[str, str] = {}
+    for f in fields:
+        names = [checkbox_column(f.name, c.code) for c in f.choices] if f.field_type == "checkbox" else [f.name]
+        if f.name == fields[0].name:
+            names = ["record_id", f.name]
+        for col in names:
+            if col in owner and not (col == "record_id" and owner[col] == f.name):
+                raise DictionaryError(
+                    f"field '{f.name}' and field '{owner[col]}' both give the export column '{col}'",
+                    where=source,
+                    fix="rename one of them, or give checkbox choices codes that differ after REDCap lower-cases "
+                        "them and turns '-' and '.' into '_'",
+                )
+            owner[col] = f.name
 
 
 def _json_rows(text: str, source: str) -> list[tuple[int, dict]]:
