@@ -27,16 +27,19 @@ def sample(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(sample, tmp_path_factory):
-    """Each format exported once through the CLI: format -> folder."""
+    """Each format exported once: format -> folder (sav and xpt through the CLI)."""
     from conftest import Cli
 
-    cli, db = Cli(), sample[0]
+    cli, db, data = Cli(), sample[0], sample[2]
     folders = {}
     for fmt in ("sav", "dta", "xpt", "parquet", "csv"):
         out = tmp_path_factory.mktemp(fmt)
-        result = cli("export", "--db", db, "--format", fmt, "--out", out)
-        assert result.exit_code == 0, result.stderr
-        assert "adsl 120 rows" in result.stdout
+        if fmt in ("sav", "xpt"):
+            result = cli("export", "--db", db, "--format", fmt, "--out", out)
+            assert result.exit_code == 0, result.stderr
+            assert "adsl 120 rows, adqs" in result.stdout
+        else:
+            write_datasets(data, fmt, out)
         folders[fmt] = out
     return folders
 

@@ -1,0 +1,419 @@
+"""Pull a REDCap project through its API and ingest it as one batch.
+
+The token is read from an environment variable only (``$REDCAP_API_TOKEN`` unless told
+otherwise). It is sent in the POST body and nowhere else: never on the command line, in a
+URL, a log, a file, the registry or an error message. The steps:
+
+1. export the data dictionary (``content=metadata``), events (``event``), the
+   instrument-event mapping (``formEventMapping``) and the repeating instruments and events
+   (``repeatingFormsEvents``); classic projects have no events or mapping;
+2. export the record-ID field of every record, then the records in batches of record IDs
+   (``records[0..]``, ``type=flat``, ``rawOrLabel=raw``, ``exportDataAccessGroups=true``);
+3. check that every record asked for came back (REDCap can lose rows silently when a
+   batch is too large for the server) and that every batch has the same columns;
+4. write the pieces to a temporary folder and hand them to :func:`registry.ingest.ingest`.
+
+Any HTTP error, REDCap error message (``{"error": "..."}``), dropped connection or missing
+record stops the pull before step 4: nothing is ingested and the registry is unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from registry.errors import RegistryError
+
+DEFAULT_TOKEN_ENV = "REDCAP_API_TOKEN"
+DEFAULT_BATCH_SIZE = 100
+TIMEOUT_SECONDS = 120.0
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+NOTHING = "nothing was ingested: the registry is unchanged"
+
+
+class ApiError(RegistryError):
+    """The REDCap API refused, failed or answered something unusable; nothing was ingested."""
+
+
+def read_token(env_name: str = DEFAULT_TOKEN_ENV) -> str:
+    """The API token from the environment variable ``env_name``.
+
+    Raises
+    ------
+    ApiError
+        The variable is not set or empty (the message names the variable, never a value).
+    """
+    token = os.environ.get(env_name, "").strip()
+    if not token:
+        raise ApiError(
+            f"the environment variable {env_name} holding the REDCap API token is not set",
+            where=f"${env_name}",
+            fix=f"set it in the shell that runs the command (e.g. read -rs {env_name}; export {env_name}), "
+            "or name another variable with --token-env; never pass the token itself",
+        )
+    return token
+
+
+def check_url(url: str) -> str:
+    """The URL as shown in messages (scheme, host, path); refuse URLs that would leak the token.
+
+    Raises
+    ------
+    ApiError
+        Not http(s), carries a query or credentials, or plain http to a non-loopback host.
+
+    >>> check_url("https://redcap.example.edu/api/")
+    'https://redcap.example.edu/api/'
+    """
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ApiError(
+            "the API URL is not an http(s) address",
+            where="--url",
+            fix="pass the project's API address, e.g. --url https://redcap.example.edu/api/",
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ApiError(
+            "the API URL carries a query, fragment or credentials",
+            where=f"--url {shown}",
+            fix="pass only the API address; the token is read from the environment (--token-env)",
+        )
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise ApiError(
+            "the API URL uses plain http, which would send the token unencrypted",
+            where=f"--url {shown}",
+            fix="use the https:// address of the REDCap API",
+        )
+    return shown
+
+
+class RedcapClient:
+    """POSTs to one REDCap API URL with the token; every failure becomes an :class:`ApiError`."""
+
+    def __init__(self, url: str, token: str, timeout: float = TIMEOUT_SECONDS):
+        self.shown = check_url(url)
+        self.url = url
+        self._token = token
+        self.timeout = timeout
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "[token]")
+
+    def post(self, what: str, fields: list[tuple[str, str]], *, optional: str | None = None) -> str | None:
+        """POST ``fields`` (plus the token) and return the body as text.
+
+        ``optional``: a word that, in a REDCap error message of an HTTP 400 answer, means the
+        project simply has none of this (e.g. "classic" for events); then None is returned.
+        """
+        import http.client
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        body = urllib.parse.urlencode([("token", self._token), *fields]).encode("ascii")
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv, application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (checked scheme)
+                data = response.read()
+        except urllib.error.HTTPError as exc:
+            message = self._error_message(exc.read() if exc.fp else b"")
+            if optional and exc.code == 400 and optional in message.lower():
+                return None
+            raise ApiError(
+                f"REDCap refused the {what} export (HTTP {exc.code}): {message}",
+                where=self.shown,
+                fix=_http_fix(exc.code) + "; " + NOTHING,
+            ) from None
+        except urllib.error.URLError as exc:
+            raise ApiError(
+                f"cannot reach REDCap for the {what} export: {self._scrub(str(exc.reason))}",
+                where=self.shown,
+                fix="check the URL and the network, then try again; " + NOTHING,
+            ) from None
+        except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+            raise ApiError(
+                f"the connection to REDCap was dropped during the {what} export ({type(exc).__name__})",
+                where=self.shown,
+                fix="try again later, or with a smaller --batch-size; " + NOTHING,
+            ) from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ApiError(
+                f"REDCap's answer to the {what} export is not UTF-8 text",
+                where=self.shown,
+                fix="check that the URL is the REDCap API (…/api/); " + NOTHING,
+            ) from None
+        if text.lstrip().startswith("{"):
+            message = self._error_message(data)
+            if optional and optional in message.lower():
+                return None
+            raise ApiError(
+                f"REDCap answered the {what} export with an error: {message}",
+                where=self.shown,
+                fix="check the token's rights (API export) and the project; " + NOTHING,
+            )
+        return text
+
+    def _error_message(self, data: bytes) -> str:
+        text = data.decode("utf-8", "replace").strip()
+        try:
+            obj = json.loads(text)
+            if isinstance(obj, dict) and "error" in obj:
+                text = str(obj["error"])
+        except json.JSONDecodeError:
+            pass
+        return self._scrub(" ".join(text.split())[:300]) or "(no message)"
+
+
+def _http_fix(code: int) -> str:
+    if code in (401, 403):
+        return "check that the token in the environment variable belongs to this project and has the 'API Export' right"
+    if code == 404:
+        return "check the API URL (it usually ends in /api/)"
+    if code >= 500:
+        return "REDCap failed on the server; try again later or with a smaller --batch-size"
+    return "check the URL and the project"
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    return [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+
+
+@dataclass
+class Metadata:
+    """The project's metadata files written to a folder (None where the project has none)."""
+
+    dictionary: Path
+    events: Path | None
+    mapping: Path | None
+    repeating: Path | None
+    record_id_field: str
+
+
+def fetch_metadata(client: RedcapClient, folder: Path) -> Metadata:
+    """Export dictionary, events, mapping and repeating setup as CSV files in ``folder``."""
+    base = [("format", "csv"), ("returnFormat", "json")]
+    dictionary = client.post("data dictionary (metadata)", [("content", "metadata"), *base])
+    rows = _csv_rows(dictionary)
+    if len(rows) < 2:
+        raise ApiError(
+            "REDCap returned an empty data dictionary",
+            where=client.shown,
+            fix="check that the token belongs to the project; " + NOTHING,
+        )
+    paths = {"dictionary": folder / "dictionary.csv"}
+    paths["dictionary"].write_text(dictionary, encoding="utf-8")
+    for key, content, what, optional in (
+        ("events", "event", "events", "classic"),
+        ("mapping", "formEventMapping", "instrument-event mapping", "classic"),
+        ("repeating", "repeatingFormsEvents", "repeating instruments and events", "repeat"),
+    ):
+        text = client.post(what, [("content", content), *base], optional=optional)
+        if text is None or len(_csv_rows(text)) < 2:  # classic project, or none defined
+            paths[key] = None
+            continue
+        paths[key] = folder / f"{key}.csv"
+        paths[key].write_text(text, encoding="utf-8")
+    return Metadata(paths["dictionary"], paths["events"], paths["mapping"], paths["repeating"], rows[1][0])
+
+
+def fetch_record_ids(client: RedcapClient, record_id_field: str) -> list[str]:
+    """Every record ID of the project, in REDCap's order."""
+    text = client.post(
+        "record-ID",
+        [
+            ("content", "record"),
+            ("format", "csv"),
+            ("type", "flat"),
+            ("rawOrLabel", "raw"),
+            ("fields[0]", record_id_field),
+            ("returnFormat", "json"),
+        ],
+    )
+    rows = _csv_rows(text)
+    if not rows or rows[0][0].lstrip("\ufeff") != record_id_field:
+        raise ApiError(
+            f"REDCap's record-ID export does not start with the record-ID field '{record_id_field}'",
+            where=client.shown,
+            fix="check the project's first field; " + NOTHING,
+        )
+    return list(dict.fromkeys(r[0] for r in rows[1:] if r and r[0] != ""))
+
+
+def fetch_records(client: RedcapClient, ids: list[str], batch_size: int, out: Path) -> int:
+    """Export the records in batches of ``batch_size`` IDs into one CSV; return its data rows.
+
+    Raises
+    ------
+    ApiError
+        A batch failed, changed columns, or lost or added records.
+    """
+    header: list[str] | None = None
+    rows_written = 0
+    batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        for n, batch in enumerate(batches, start=1):
+            what = f"record (batch {n} of {len(batches)}, {len(batch)} records)"
+            fields = [
+                ("content", "record"),
+                ("format", "csv"),
+                ("type", "flat"),
+                ("rawOrLabel", "raw"),
+                ("rawOrLabelHeaders", "raw"),
+                ("exportDataAccessGroups", "true"),
+                ("returnFormat", "json"),
+            ]
+            fields += [(f"records[{i}]", rid) for i, rid in enumerate(batch)]
+            rows = _csv_rows(client.post(what, fields))
+            if not rows:
+                rows = [header or []]
+            if header is None:
+                header = rows[0]
+                writer.writerow(header)
+            elif rows[0] != header:
+                raise ApiError(
+                    f"the columns of record batch {n} differ from batch 1",
+                    where=client.shown,
+                    fix="the project was changed during the pull; run it again; " + NOTHING,
+                )
+            got = {r[0] for r in rows[1:]}
+            missing = [rid for rid in batch if rid not in got]
+            extra = sorted(got - set(batch))
+            if missing or extra:
+                shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+                raise ApiError(
+                    f"record count mismatch: REDCap returned {len(got & set(batch))} of the {len(batch)} records "
+                    f"asked for in batch {n} of {len(batches)}"
+                    + (f" (missing: {shown})" if missing else "")
+                    + (f" and {len(extra)} record(s) not asked for" if extra else ""),
+                    where=client.shown,
+                    fix="REDCap can drop rows when a batch is too large for the server; pull again with a "
+                    "smaller --batch-size; " + NOTHING,
+                )
+            writer.writerows(rows[1:])
+            rows_written += len(rows) - 1
+    return rows_written
+
+
+def build_project(meta: Metadata, study_day_anchor: str | None = None):
+    """The project from the exported metadata.
+
+    When the dictionary has the fields of the registry's own project (names, forms, types,
+    validations), the registry project's settings apply as ``registry ingest`` applies them:
+    the study-day anchor, PHI refusal, missing-data codes, instrument labels and DAGs.
+    """
+    from registry.redcap.project import load_default_project, load_project
+
+    project = load_project(
+        meta.dictionary,
+        events=meta.events,
+        mapping=meta.mapping,
+        repeating=meta.repeating,
+        study_day_anchor=study_day_anchor,
+    )
+    own = load_default_project()
+
+    def shape(p):
+        return [(f.name, f.form, f.field_type, f.validation) for f in p.dictionary.fields]
+
+    if shape(project) == shape(own):
+        project.name, project.phi_action, project.missing_codes = own.name, own.phi_action, own.missing_codes
+        project.instrument_labels, project.dags, project.arms = own.instrument_labels, own.dags, own.arms
+        if study_day_anchor is None:
+            project.study_day_anchor = own.study_day_anchor
+    else:
+        project.name = "redcap-api"
+    return project
+
+
+@dataclass
+class PullResult:
+    """What a pull fetched and what the ingest made of it."""
+
+    url: str
+    records: int
+    rows: int
+    batches: int
+    project: str
+    ingest: object  # registry.ingest.IngestResult
+
+
+def pull(
+    url: str,
+    db: str | Path | None = None,
+    *,
+    token_env: str = DEFAULT_TOKEN_ENV,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    study_day_anchor: str | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+    wait: float = 30.0,
+    progress=None,
+) -> PullResult:
+    """Export a project through the REDCap API and ingest it into ``db`` as one batch.
+
+    Parameters
+    ----------
+    url : str
+        The REDCap API URL (https, or http on loopback only).
+    db : path, optional
+        The registry (default ``$REGISTRY_DB``, else ``./registry.duckdb``).
+    token_env : str
+        Name of the environment variable holding the token.
+    batch_size : int
+        Records per record-export request.
+    study_day_anchor : str, optional
+        Date field that is day 0 (the registry project's own anchor is used when the
+        dictionary is the registry's).
+    timeout : float
+        Seconds to wait for each answer.
+    wait : float
+        Seconds to wait for another process using the registry.
+    progress : callable, optional
+        Called with a step name as each step ends.
+
+    Raises
+    ------
+    ApiError
+        The API refused or failed, or records went missing; nothing was ingested.
+    RegistryError
+        The ingest refused the data (as ``registry ingest`` would).
+    """
+    from registry.ingest import ingest
+
+    step = progress or (lambda _name: None)
+    if batch_size < 1:
+        raise ApiError("--batch-size must be at least 1", where="--batch-size", fix="pass e.g. --batch-size 100")
+    client = RedcapClient(url, read_token(token_env), timeout)
+    host = urlsplit(url).hostname or "redcap"
+    with tempfile.TemporaryDirectory(prefix="registry-pull-") as tmp:
+        folder = Path(tmp)
+        meta = fetch_metadata(client, folder)
+        step("metadata")
+        project = build_project(meta, study_day_anchor)
+        ids = fetch_record_ids(client, project.dictionary.record_id_field)
+        if not ids:
+            raise ApiError(
+                "the project has no records",
+                where=client.shown,
+                fix="enter or import records in REDCap first; " + NOTHING,
+            )
+        step("record ids")
+        records = folder / f"redcap_api_{''.join(c if c.isalnum() else '_' for c in host)}.csv"
+        rows = fetch_records(client, ids, batch_size, records)
+        step("records")
+        result = ingest(records, project, db, wait=wait, progress=step)
+    return PullResult(client.shown, len(ids), rows, -(-len(ids) // batch_size), project.name, result)
