@@ -35,6 +35,13 @@ DEFAULT_BATCH_SIZE = 100
 TIMEOUT_SECONDS = 120.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 NOTHING = "nothing was ingested: the registry is unchanged"
+RECORD_FIELDS = [
+    ("content", "record"),
+    ("format", "csv"),
+    ("type", "flat"),
+    ("rawOrLabel", "raw"),
+    ("returnFormat", "json"),
+]
 
 
 class ApiError(RegistryError):
@@ -106,6 +113,10 @@ class RedcapClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]")
 
+    def error(self, what: str, fix: str) -> ApiError:
+        """An :class:`ApiError` at this URL whose fix ends with "nothing was ingested"."""
+        return ApiError(self._scrub(what), where=self.shown, fix=f"{fix}; {NOTHING}")
+
     def post(self, what: str, fields: list[tuple[str, str]], *, optional: str | None = None) -> str | None:
         """POST ``fields`` (plus the token) and return the body as text.
 
@@ -128,42 +139,36 @@ class RedcapClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (checked scheme)
                 data = response.read()
         except urllib.error.HTTPError as exc:
-            message = self._error_message(exc.read() if exc.fp else b"")
+            message = self._error_message(_read_quietly(exc))
             if optional and exc.code == 400 and optional in message.lower():
                 return None
-            raise ApiError(
-                f"REDCap refused the {what} export (HTTP {exc.code}): {message}",
-                where=self.shown,
-                fix=_http_fix(exc.code) + "; " + NOTHING,
+            raise self.error(
+                f"REDCap refused the {what} export (HTTP {exc.code}): {message}", _http_fix(exc.code)
             ) from None
         except urllib.error.URLError as exc:
-            raise ApiError(
+            raise self.error(
                 f"cannot reach REDCap for the {what} export: {self._scrub(str(exc.reason))}",
-                where=self.shown,
-                fix="check the URL and the network, then try again; " + NOTHING,
+                "check the URL and the network, then try again",
             ) from None
-        except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
-            raise ApiError(
+        except (http.client.HTTPException, OSError) as exc:  # reset, timeout, cut short
+            raise self.error(
                 f"the connection to REDCap was dropped during the {what} export ({type(exc).__name__})",
-                where=self.shown,
-                fix="try again later, or with a smaller --batch-size; " + NOTHING,
+                "try again later, or with a smaller --batch-size",
             ) from None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ApiError(
+            raise self.error(
                 f"REDCap's answer to the {what} export is not UTF-8 text",
-                where=self.shown,
-                fix="check that the URL is the REDCap API (…/api/); " + NOTHING,
+                "check that the URL is the REDCap API (…/api/)",
             ) from None
         if text.lstrip().startswith("{"):
             message = self._error_message(data)
             if optional and optional in message.lower():
                 return None
-            raise ApiError(
+            raise self.error(
                 f"REDCap answered the {what} export with an error: {message}",
-                where=self.shown,
-                fix="check the token's rights (API export) and the project; " + NOTHING,
+                "check the token's rights (API export) and the project",
             )
         return text
 
@@ -176,6 +181,13 @@ class RedcapClient:
         except json.JSONDecodeError:
             pass
         return self._scrub(" ".join(text.split())[:300]) or "(no message)"
+
+
+def _read_quietly(exc) -> bytes:
+    try:
+        return exc.read() if exc.fp else b""
+    except OSError:
+        return b""
 
 
 def _http_fix(code: int) -> str:
@@ -209,11 +221,7 @@ def fetch_metadata(client: RedcapClient, folder: Path) -> Metadata:
     dictionary = client.post("data dictionary (metadata)", [("content", "metadata"), *base])
     rows = _csv_rows(dictionary)
     if len(rows) < 2:
-        raise ApiError(
-            "REDCap returned an empty data dictionary",
-            where=client.shown,
-            fix="check that the token belongs to the project; " + NOTHING,
-        )
+        raise client.error("REDCap returned an empty data dictionary", "check that the token belongs to the project")
     paths = {"dictionary": folder / "dictionary.csv"}
     paths["dictionary"].write_text(dictionary, encoding="utf-8")
     for key, content, what, optional in (
@@ -232,23 +240,12 @@ def fetch_metadata(client: RedcapClient, folder: Path) -> Metadata:
 
 def fetch_record_ids(client: RedcapClient, record_id_field: str) -> list[str]:
     """Every record ID of the project, in REDCap's order."""
-    text = client.post(
-        "record-ID",
-        [
-            ("content", "record"),
-            ("format", "csv"),
-            ("type", "flat"),
-            ("rawOrLabel", "raw"),
-            ("fields[0]", record_id_field),
-            ("returnFormat", "json"),
-        ],
-    )
+    text = client.post("record-ID", [*RECORD_FIELDS, ("fields[0]", record_id_field)])
     rows = _csv_rows(text)
     if not rows or rows[0][0].lstrip("\ufeff") != record_id_field:
-        raise ApiError(
+        raise client.error(
             f"REDCap's record-ID export does not start with the record-ID field '{record_id_field}'",
-            where=client.shown,
-            fix="check the project's first field; " + NOTHING,
+            "check the project's first field",
         )
     return list(dict.fromkeys(r[0] for r in rows[1:] if r and r[0] != ""))
 
@@ -268,15 +265,7 @@ def fetch_records(client: RedcapClient, ids: list[str], batch_size: int, out: Pa
         writer = csv.writer(fh, lineterminator="\n")
         for n, batch in enumerate(batches, start=1):
             what = f"record (batch {n} of {len(batches)}, {len(batch)} records)"
-            fields = [
-                ("content", "record"),
-                ("format", "csv"),
-                ("type", "flat"),
-                ("rawOrLabel", "raw"),
-                ("rawOrLabelHeaders", "raw"),
-                ("exportDataAccessGroups", "true"),
-                ("returnFormat", "json"),
-            ]
+            fields = [*RECORD_FIELDS, ("rawOrLabelHeaders", "raw"), ("exportDataAccessGroups", "true")]
             fields += [(f"records[{i}]", rid) for i, rid in enumerate(batch)]
             rows = _csv_rows(client.post(what, fields))
             if not rows:
@@ -285,24 +274,22 @@ def fetch_records(client: RedcapClient, ids: list[str], batch_size: int, out: Pa
                 header = rows[0]
                 writer.writerow(header)
             elif rows[0] != header:
-                raise ApiError(
+                raise client.error(
                     f"the columns of record batch {n} differ from batch 1",
-                    where=client.shown,
-                    fix="the project was changed during the pull; run it again; " + NOTHING,
+                    "the project was changed during the pull; run it again",
                 )
             got = {r[0] for r in rows[1:]}
             missing = [rid for rid in batch if rid not in got]
             extra = sorted(got - set(batch))
             if missing or extra:
                 shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-                raise ApiError(
+                raise client.error(
                     f"record count mismatch: REDCap returned {len(got & set(batch))} of the {len(batch)} records "
                     f"asked for in batch {n} of {len(batches)}"
                     + (f" (missing: {shown})" if missing else "")
                     + (f" and {len(extra)} record(s) not asked for" if extra else ""),
-                    where=client.shown,
-                    fix="REDCap can drop rows when a batch is too large for the server; pull again with a "
-                    "smaller --batch-size; " + NOTHING,
+                    "REDCap can drop rows when a batch is too large for the server; pull again with a "
+                    "smaller --batch-size",
                 )
             writer.writerows(rows[1:])
             rows_written += len(rows) - 1
@@ -378,10 +365,8 @@ def pull(
     study_day_anchor : str, optional
         Date field that is day 0 (the registry project's own anchor is used when the
         dictionary is the registry's).
-    timeout : float
-        Seconds to wait for each answer.
-    wait : float
-        Seconds to wait for another process using the registry.
+    timeout, wait : float
+        Seconds to wait for each API answer, and for another process using the registry.
     progress : callable, optional
         Called with a step name as each step ends.
 
@@ -406,11 +391,7 @@ def pull(
         project = build_project(meta, study_day_anchor)
         ids = fetch_record_ids(client, project.dictionary.record_id_field)
         if not ids:
-            raise ApiError(
-                "the project has no records",
-                where=client.shown,
-                fix="enter or import records in REDCap first; " + NOTHING,
-            )
+            raise client.error("the project has no records", "enter or import records in REDCap first")
         step("record ids")
         records = folder / f"redcap_api_{''.join(c if c.isalnum() else '_' for c in host)}.csv"
         rows = fetch_records(client, ids, batch_size, records)
