@@ -307,7 +307,8 @@ def validate(
 @app.command("export")
 @command
 def export_datasets(
-    fmt: Annotated[str, typer.Option("--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for adsl, adqs, adtte (created if missing).")],
     db: DbOption = None,
     plan: PlanOption = None,
@@ -329,9 +330,13 @@ def export_datasets(
 def pull(
     url: Annotated[str, typer.Option("--url", help="REDCap API URL, e.g. https://redcap.example.edu/api/.")],
     db: DbOption = None,
-    token_env: Annotated[str, typer.Option("--token-env", help="Environment variable holding the API token (the token is never an argument).")] = "REDCAP_API_TOKEN",
+    token_env: Annotated[str, typer.Option(
+        "--token-env", help="Environment variable holding the API token (the token is never an argument).",
+    )] = "REDCAP_API_TOKEN",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per record-export request.")] = 100,
-    study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0 (default: the registry project's own, if it is that project).")] = None,
+    study_day_anchor: Annotated[str | None, typer.Option(
+        help="Date field that is day 0 (default: the registry project's own, if it is that project).",
+    )] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each API answer.")] = 120.0,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
