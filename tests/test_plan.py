@@ -46,6 +46,11 @@ def test_the_default_plan_states_the_registrys_prespecified_analyses():
     assert (rule.last_contact_form, rule.last_contact_day) == ("disposition", "disp_last_date")
     assert (plan.cox_compare, plan.cox_reference, plan.cox_ties, plan.cox_covariates) == (1, 2, "efron", ())
     assert plan.power_target == 0.8
+    assert [(c.scale, c.kind, c.visit_a, c.visit_b) for c in plan.mcnemar] == [
+        (scale, kind, "week_8_arm_1", "week_16_arm_1")
+        for scale in ("madrs", "phq9", "hamd")
+        for kind in ("response", "remission")
+    ]
 
 
 def test_the_plan_is_frozen():
@@ -101,6 +106,31 @@ MALFORMED = [
     (("compare = 1", "compare = 3"), "cox.compare", "not one of"),
     (("covariates = []", 'covariates = ["dem_age"]'), "cox.covariates", "form.field"),
     (("[power]\ntarget = 0.80", "[power]\ntarget = 0.80\nobserved = true"), "power.observed", "unknown key"),
+    (('visit_a = "week_8_arm_1"', 'visit_a = "week_4_arm_1"'), "mcnemar[0].visit_a", "not one of the plan's follow-up"),
+    (('visit_a = "week_8_arm_1"', 'visit_a = "baseline_arm_1"'), "mcnemar[0].visit_a", "follow-up visits"),
+    (('visit_b = "week_16_arm_1"', 'visit_b = "week_8_arm_1"'), "mcnemar[0].visit_b", "same visit"),
+    (('kinds = ["response", "remission"]', 'kinds = ["response", "relapse"]'), "mcnemar[0].kinds", "not one of"),
+    (('kinds = ["response", "remission"]', "kinds = []"), "mcnemar[0].kinds", "is empty"),
+    (('kinds = ["response", "remission"]', 'kinds = ["response", "response"]'), "mcnemar[0].kinds", "twice"),
+    (
+        ('kinds = ["response", "remission"]', 'kinds = ["response"]\nscales = ["qids"]'),
+        "mcnemar[0].scales",
+        "not one of madrs, phq9, hamd",
+    ),
+    (
+        ('kinds = ["response", "remission"]', 'kinds = ["response"]\ntest = "exact"'),
+        "mcnemar[0].test",
+        "unknown key",
+    ),
+    (
+        (
+            'kinds = ["response", "remission"]\n',
+            'kinds = ["response", "remission"]\n\n[[mcnemar]]\nvisit_a = "week_16_arm_1"\n'
+            'visit_b = "week_8_arm_1"\nkinds = ["remission"]\nscales = ["madrs"]\n',
+        ),
+        "mcnemar[1].visit_a",
+        "already compared",
+    ),
 ]
 
 

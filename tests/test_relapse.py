@@ -3,6 +3,7 @@
 
     fit <- survfit(Surv(t, e) ~ g, data = d, conf.type = "log-log"); summary(fit)
     quantile(fit, probs = 0.5)
+    print(fit); summary(fit)$table[, c("median", "0.95LCL", "0.95UCL")]
     summary(fit, times = c(0, 28, 56, 84, 112))$n.risk
     survdiff(Surv(t, e) ~ g, data = d)
     coxph(Surv(t, e) ~ sirolimus, data = d, ties = "efron")     # sirolimus = (g == 1)
@@ -26,7 +27,9 @@ from analysis_registry import (
 
 from registry.analysis.relapse import (
     compute_at_risk,
+    compute_crossing,
     compute_median,
+    compute_median_cis,
     compute_medians,
     derive_relapse,
     fit_cox,
@@ -53,6 +56,13 @@ R_KM = [
     (2, 84, 3, 1, 0.234375000000000, 0.0392977058475529, 0.521863043231885),
 ]
 R_MEDIAN = {"1": 90.0, "2": 41.0}  # quantile(fit, probs = 0.5)$quantile
+# print(fit) / summary(fit)$table: 0.95LCL and 0.95UCL of the median (NA: not reached)
+R_MEDIAN_CI = {"1": (20.0, math.nan), "2": (15.0, math.nan)}
+# t3 <- c(3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 22, 25, 27, 30, 33, 36, 40, 45)
+# e3 <- c(1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0)
+# print(survfit(Surv(t3, e3) ~ 1, conf.type = "log-log")): median 22, 0.95LCL 11, 0.95UCL 33
+T3 = [3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 22, 25, 27, 30, 33, 36, 40, 45]
+E3 = [1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0]
 R_AT_RISK = {1: [12, 9, 7, 4, 3], 2: [12, 8, 5, 3, 1]}  # summary(fit, times = c(0, 28, 56, 84, 112))$n.risk
 R_LOGRANK = (0.963032236975455, 0.326424088456811)  # survdiff: chisq, pchisq(chisq, 1, lower = FALSE)
 # summary(coxph(...))$conf.int and $coefficients: exp(coef), lower .95, upper .95, Pr(>|z|); coef, se
@@ -93,6 +103,56 @@ def test_a_survival_of_exactly_one_half_on_a_flat_stretch_gives_the_midpoint_as_
 
 def test_the_median_is_not_reached_when_survival_stays_above_one_half():
     assert math.isnan(compute_median([5], [0.9], 30))
+
+
+def one_group(days, events) -> pd.DataFrame:
+    return pd.DataFrame({"record_id": range(len(days)), "cohort": 1, "days": days, "event": [bool(e) for e in events]})
+
+
+def assert_limits(got: dict, expected: tuple) -> None:
+    for key, value in zip(("low", "high"), expected, strict=True):
+        assert (math.isnan(got[key]) and math.isnan(value)) or got[key] == value, (key, got, expected)
+
+
+def test_the_median_ci_matches_r_print_survfit_on_the_reference_data():
+    cis = compute_median_cis(fit_km(reference_frame()), [1, 2])
+    assert set(cis) == {"1", "2"}
+    for code, expected in R_MEDIAN_CI.items():
+        assert_limits(cis[code], expected)
+
+
+def test_the_median_ci_matches_r_print_survfit_when_both_limits_are_reached():
+    km = fit_km(one_group(T3, E3))
+    assert_limits(compute_median_cis(km, [1])["1"], (11.0, 33.0))
+    assert compute_crossing(km["day"], km["survival"]) == 22.0  # print(...)'s median
+
+
+def test_the_crossing_rule_is_print_survfits_at_exactly_one_half():
+    # f2 <- survfit(Surv(c(5, 10, 15, 20), c(1, 1, 1, 1)) ~ 1, conf.type = "log-log")
+    # summary(f2)$table: median 12.5 (midpoint of the stretch at 0.5), 0.95LCL 5, 0.95UCL NA
+    km = fit_km(one_group([5, 10, 15, 20], [1, 1, 1, 1]))
+    assert compute_crossing(km["day"], km["survival"]) == 12.5
+    assert_limits(compute_median_cis(km, [1])["1"], (5.0, math.nan))
+    # f4 <- survfit(Surv(c(5, 10, 15, 20), c(1, 1, 0, 0)) ~ 1, conf.type = "log-log"): S ends at 0.5.
+    # summary(f4)$table: median 10, 0.95LCL 5, 0.95UCL NA; quantile(f4, 0.5): 15 (to the last time)
+    km = fit_km(one_group([5, 10, 15, 20], [1, 1, 0, 0]))
+    assert compute_crossing(km["day"], km["survival"]) == 10.0
+    assert compute_median(km["day"], km["survival"], 20) == 15.0
+    assert_limits(compute_median_cis(km, [1])["1"], (5.0, math.nan))
+
+
+def test_a_cohort_without_relapses_has_no_median_and_no_interval():
+    frame = reference_frame()
+    frame.loc[frame.cohort == 1, "event"] = False
+    cis = compute_median_cis(fit_km(frame), [1, 2])
+    assert_limits(cis["1"], (math.nan, math.nan))
+    assert_limits(cis["2"], R_MEDIAN_CI["2"])
+
+
+def test_missing_points_of_a_confidence_curve_are_skipped_as_r_does():
+    # log-log limits are NA where S = 0; R's print.survfit drops them
+    assert compute_crossing([5, 10, 15], [0.7, math.nan, 0.4]) == 15.0
+    assert math.isnan(compute_crossing([5, 10], [0.7, math.nan]))
 
 
 def test_numbers_at_risk_match_r_summary_survfit_times():

@@ -11,7 +11,7 @@ from analysis_registry import build_registry, plan_variant, reference_subjects
 
 from registry.analysis.plan import default_plan_path, read_plan
 from registry.analysis.run import analyze
-from registry.report.figures import km_curve_data, trajectory_data
+from registry.report.figures import km_curve_data, trajectory_data, trajectory_means
 from registry.report.methods import render_methods
 from registry.report.tables import fmt, fmt_p
 
@@ -72,11 +72,12 @@ def test_the_flow_of_counts_goes_from_records_to_visits(report):
 def test_the_relapse_section_states_medians_log_rank_and_cox_as_r_computes_them(report):
     _, md, _ = report
     text = section(md, "## Time to relapse")
-    assert "| Sirolimus-augmented esketamine | 12 | 6 | 0 | 6 | 0 | 90 days |" in text
-    assert "| Esketamine alone | 12 | 8 | 0 | 8 | 0 | 41 days |" in text
+    # print(survfit(..., conf.type = "log-log")): median 90, 0.95LCL 20, 0.95UCL NA; 41, 15, NA
+    assert "| Sirolimus-augmented esketamine | 12 | 6 | 0 | 6 | 0 | 90 days | [20, not reached] |" in text
+    assert "| Esketamine alone | 12 | 8 | 0 | 8 | 0 | 41 days | [15, not reached] |" in text
     assert "- Log-rank test: χ² = 0.96, df = 1, p = 0.326." in text  # survdiff chisq 0.963
     assert (
-        "- Cox proportional hazards: HR 0.59 [0.20, 1.71], p = 0.333 (Sirolimus-augmented esketamine vs "
+        "- Cox proportional hazards: HR 0.59 [95% CI 0.20, 1.71], p = 0.333 (Sirolimus-augmented esketamine vs "
         "Esketamine alone; n = 24, 14 relapses)."
     ) in text  # coxph 0.5917 [0.2044, 1.7129]
 
@@ -180,3 +181,38 @@ def test_the_kaplan_meier_figure_starts_at_one_and_steps_at_r_event_times(report
 def test_numbers_are_formatted_with_a_true_minus_and_small_p_values_as_below_0_001():
     assert fmt(-8.4) == "−8.40" and fmt(-0.001) == "0.00" and fmt(None) == "–"
     assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0529) == "0.053"
+
+
+def test_results_json_has_mcnemar_rows_and_the_median_ci_next_to_the_median(report):
+    res, _, _ = report
+    rows = res.results["mcnemar"]
+    keys = ["cohort", "scale", "kind", "visit_a", "visit_b", "n", "count_a", "count_b", "b", "c"]
+    assert len(rows) == 2 * 3 * 2  # cohorts x scales x (response, remission), week 8 vs week 16
+    assert all(set(keys + ["statistic", "p", "p_exact"]) <= set(r) for r in rows)
+    # the reference registry has no week 16 totals: no pair, no test
+    assert {(r["n"], r["statistic"], r["p"], r["p_exact"]) for r in rows} == {(0, None, None, None)}
+    rel = res.results["relapse"]
+    assert rel["median_days"] == {"1": 90.0, "2": 41.0}
+    # print(survfit(..., conf.type = "log-log")): 0.95LCL 20 and 15, 0.95UCL NA
+    assert rel["median_ci"] == {"1": {"low": 20.0, "high": None}, "2": {"low": 15.0, "high": None}}
+    assert rel["ignored"] == {"undated_clinician_relapses": 0, "clinician_relapses_before_origin": 0}
+
+
+def test_the_mcnemar_table_is_in_both_reports(report):
+    _, md, html = report
+    text = section(md, "### Paired rates: McNemar's test")
+    assert (
+        "| Cohort | Outcome | Rate | n with both | Week 8: k/n (%) | Week 16: k/n (%) | Met only at Week 8 (b) "
+        "| Met only at Week 16 (c) | χ² (continuity-corrected) | p | p exact |"
+    ) in text
+    assert "| Sirolimus-augmented esketamine | MADRS | Response | 0 | – | – | – | – | – | – | – |" in text
+    assert "<h3>Paired rates: McNemar's test</h3>" in html and "Discordant: met only at" in html
+
+
+def test_the_trajectory_figure_draws_each_cohorts_mean_at_each_visit(report):
+    res, _, _ = report
+    means = trajectory_means(trajectory_data(res.analysis.pairs, read_plan(default_plan_path())))
+    one = means[(means.cohort == 1) & (means.scale == "madrs")]
+    # mean(base1) with the 2 baseline-only subjects (30 each); mean(wk8_1)
+    assert one[["visit", "day", "n"]].values.tolist() == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
+    assert one["mean"].tolist() == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])

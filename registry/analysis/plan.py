@@ -1,7 +1,8 @@
 """The analysis plan: a TOML file read into a frozen :class:`AnalysisPlan`.
 
 The plan is the prespecification: population, outcomes and visits, sidedness, alpha,
-multiplicity, response and remission definitions, the relapse rule and the Cox model.
+multiplicity, response and remission definitions, the paired-rate (McNemar) comparisons,
+the relapse rule and the Cox model.
 Every key is checked; an unknown or malformed key raises :class:`PlanError` naming the
 file, the key and the fix. The plan's identity is the SHA-256 of the file's bytes.
 
@@ -25,6 +26,7 @@ from registry.errors import PlanError
 COMPARISONS = ("<", "<=", ">", ">=")
 MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
+RATE_KINDS = ("response", "remission")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,17 @@ class Outcome:
     one_sided_alpha: float | None
     remission_comparison: str
     remission_threshold: float
+
+
+@dataclass(frozen=True)
+class RateComparison:
+    """Two visits' response (or remission) rates in the same subjects, compared by McNemar's
+    test in every cohort. ``visit_a`` and ``visit_b`` are in the order the plan gives them."""
+
+    scale: str
+    kind: str  # "response" | "remission"
+    visit_a: str
+    visit_b: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class AnalysisPlan:
     cox_ties: str
     cox_covariates: tuple[FieldRef, ...]
     power_target: float
+    mcnemar: tuple[RateComparison, ...] = ()
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -182,6 +196,43 @@ def _outcome(t: TomlTable) -> Outcome:
     )
     t.done()
     return out
+
+
+def _mcnemar(t: TomlTable, scales: list[str], followup: tuple[str, ...]) -> list[RateComparison]:
+    """One ``[[mcnemar]]`` table: two follow-up visits, the kinds and (optionally) the scales."""
+    visits = []
+    for key in ("visit_a", "visit_b"):
+        visit = t.name_(key)
+        if visit not in followup:
+            t.fail(
+                key,
+                f"`{key}` = {visit!r} is not one of the plan's follow-up visits",
+                f"use one of {', '.join(followup)} (the [visits] followup list)",
+            )
+        visits.append(visit)
+    if visits[0] == visits[1]:
+        t.fail("visit_b", "`visit_a` and `visit_b` are the same visit", "compare two different follow-up visits")
+    kinds = _unique_names(t, "kinds", RATE_KINDS, RATE_KINDS)
+    chosen = _unique_names(t, "scales", tuple(scales), tuple(scales))
+    t.done()
+    return [RateComparison(s, k, visits[0], visits[1]) for s in chosen for k in kinds]
+
+
+def _unique_names(t: TomlTable, key: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    """A non-empty list of distinct names from ``allowed`` (``default`` when absent)."""
+    values = t.get(key, list, list(default))
+    if not values:
+        t.fail(key, f"`{key}` is empty", f"list one or more of {', '.join(allowed)}, or remove `{key}`")
+    for value in values:
+        if value not in allowed:
+            t.fail(
+                key,
+                f"{value!r} in `{key}` is not one of {', '.join(allowed)}",
+                f"list names from {', '.join(map(repr, allowed))}",
+            )
+    if len(set(values)) != len(values):
+        t.fail(key, f"`{key}` lists a name twice", "list each name once")
+    return tuple(values)
 
 
 def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
@@ -337,6 +388,20 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         )
     resp.done()
 
+    mcnemar: list[RateComparison] = []
+    for i, raw in enumerate(top.get("mcnemar", list, [])):
+        entry = TomlTable(path, f"mcnemar[{i}]", raw)
+        for comp in _mcnemar(entry, scales, followup):
+            pair = {comp.visit_a, comp.visit_b}
+            if any((c.scale, c.kind, {c.visit_a, c.visit_b}) == (comp.scale, comp.kind, pair) for c in mcnemar):
+                entry.fail(
+                    "visit_a",
+                    f"{comp.kind} on {comp.scale} at {comp.visit_a} vs {comp.visit_b} is already compared "
+                    "by an earlier [[mcnemar]] table",
+                    "list each comparison once",
+                )
+            mcnemar.append(comp)
+
     relapse = _relapse(top.table("relapse"), set(scales))
 
     cox = top.table("cox")
@@ -384,4 +449,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         cox_ties=ties,
         cox_covariates=tuple(covariates),
         power_target=target,
+        mcnemar=tuple(mcnemar),
     )

@@ -2,7 +2,8 @@
 
 Response: a reduction from baseline of at least the plan's percentage (complete pairs with
 baseline > 0). Remission: the follow-up total compared with the outcome's threshold using
-the outcome's comparison operator (subjects with a follow-up total). Counts come from
+the outcome's comparison operator (subjects with a follow-up total). Each subject's status
+comes from ``sql/rate_status.sql`` (the one place both definitions live), counts from
 ``sql/rates.sql``; the interval is the beta-quantile (Clopper–Pearson) one, as R's
 ``binom.test``: lower = B(α/2; k, n−k+1) (0 if k = 0), upper = B(1−α/2; k+1, n−k)
 (1 if k = n).
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from registry.analysis.plan import AnalysisPlan
-from registry.analysis.stage import run_sql
+from registry.analysis.stage import materialize, run_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,8 +23,25 @@ if TYPE_CHECKING:
 KINDS = ("response", "remission")
 
 
+def derive_rate_status(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
+    """Build ``_rate_status`` (needs ``_pairs``, see :mod:`paired`): one row per analysed
+    subject x outcome x follow-up visit x kind whose status is known, with ``met`` (bool):
+    ``cohort``, ``scale``, ``visit``, ``kind``, ``record_id``, ``met``."""
+    materialize(
+        con,
+        "rate_status",
+        {
+            "scales": [o.scale for o in plan.outcomes],
+            "comparisons": [o.remission_comparison for o in plan.outcomes],
+            "thresholds": [o.remission_threshold for o in plan.outcomes],
+            "min_reduction_percent": plan.response_min_reduction_percent,
+        },
+    )
+
+
 def count_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
-    """Counts per cohort x outcome x visit x kind; needs ``_pairs`` (see :mod:`paired`).
+    """Counts per cohort x outcome x visit x kind; needs ``_pairs`` (see :mod:`paired`) and
+    builds ``_rate_status`` (:func:`derive_rate_status`).
 
     Every combination of the plan's cohorts, outcomes, follow-up visits and both kinds is
     present; one without subjects has ``count`` = ``n`` = 0.
@@ -36,18 +54,9 @@ def count_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFr
     """
     import pandas as pd
 
+    derive_rate_status(con, plan)
     scales = [o.scale for o in plan.outcomes]
-    counts = run_sql(
-        con,
-        "rates",
-        {
-            "scales": scales,
-            "comparisons": [o.remission_comparison for o in plan.outcomes],
-            "thresholds": [o.remission_threshold for o in plan.outcomes],
-            "followup": list(plan.followup_visits),
-            "min_reduction_percent": plan.response_min_reduction_percent,
-        },
-    )
+    counts = run_sql(con, "rates", {"scales": scales, "followup": list(plan.followup_visits)})
     grid = pd.DataFrame(
         [(c, s, v, k) for c, _ in plan.cohorts for s in scales for v in plan.followup_visits for k in KINDS],
         columns=["cohort", "scale", "visit", "kind"],

@@ -149,6 +149,61 @@ def _duplicated(values: np.ndarray) -> np.ndarray:
     return mask
 
 
+def compute_crossing(days: np.ndarray | list, curve: np.ndarray | list) -> float:
+    """First time a Kaplan–Meier curve (or a CI curve) is at or below 0.5, by the rule R's
+    ``print.survfit`` and ``summary(fit)$table`` use for median, 0.95LCL and 0.95UCL.
+
+    Among the points with value < 0.5 + sqrt(eps) (missing values dropped), the first; if
+    that value is 0.5 (within sqrt(eps)) and the curve drops further later, the midpoint
+    between it and the first later, lower point. NaN if the curve never reaches 0.5.
+    Unlike ``quantile.survfit`` (:func:`compute_median`), a curve that ends exactly at 0.5
+    gives the time it got there, not the midpoint up to the last follow-up time.
+
+    Parameters
+    ----------
+    days, curve : array-like
+        Event times (ascending) and the curve at them (``survival``, ``ci_low`` or
+        ``ci_high`` of a cohort's rows of :func:`fit_km`; the curves are flat in between).
+
+    Examples
+    --------
+    >>> compute_crossing([12, 20, 35], [0.54, 0.48, 0.39])
+    20.0
+    >>> compute_crossing([5, 10, 15, 20], [0.75, 0.5, 0.25, 0.0])
+    12.5
+    """
+    x = np.asarray(days, float)
+    y = np.asarray(curve, float)
+    keep = ~np.isnan(y) & (y < 0.5 + TOL)
+    if not keep.any():
+        return float("nan")
+    x, y = x[keep], y[keep]
+    lower = np.flatnonzero(y < y[0])
+    if abs(y[0] - 0.5) < TOL and lower.size:
+        return float((x[0] + x[lower[0]]) / 2)
+    return float(x[0])
+
+
+def compute_median_cis(km: pd.DataFrame, cohorts: list[int]) -> dict[str, dict[str, float]]:
+    """Confidence interval of the median per cohort code, as R ``print(survfit(...))`` gives
+    0.95LCL and 0.95UCL: where the lower and the upper CI curve (log-log, :func:`fit_km`)
+    first reach 0.5 (:func:`compute_crossing`); NaN where a curve does not reach it.
+
+    Returns
+    -------
+    dict
+        ``{"1": {"low": .., "high": ..}, ...}`` (cohort codes as strings).
+    """
+    out = {}
+    for code in cohorts:
+        rows = km[km["cohort"] == code]
+        out[str(code)] = {
+            "low": compute_crossing(rows["day"], rows["ci_low"]),
+            "high": compute_crossing(rows["day"], rows["ci_high"]),
+        }
+    return out
+
+
 def compute_medians(subjects: pd.DataFrame, km: pd.DataFrame, cohorts: list[int]) -> dict[str, float]:
     """Median days to relapse per cohort code (as a string key; NaN if not reached)."""
     out = {}

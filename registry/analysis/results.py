@@ -4,10 +4,11 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
 (``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
-``relapse`` (``subjects``, ``km``, ``median_days``, ``at_risk``, ``logrank``, ``cox``,
-``ignored``: clinician relapses the rule could not use)
-and ``methods``. Cohorts are REDCap codes (int), visits unique event names, scales the
-plan's names; every NaN or undefined number is ``null``.
+``mcnemar`` (paired rates at two visits), ``relapse`` (``subjects``, ``km``,
+``median_days``, ``median_ci`` (``low``, ``high`` per cohort), ``at_risk``, ``logrank``,
+``cox``, ``ignored``: clinician relapses the rule could not use) and ``methods``.
+Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
+NaN or undefined number is ``null``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,23 @@ PAIRED_KEYS = [
     "n_for_power",
 ]
 RATE_KEYS = ["cohort", "scale", "visit", "kind", "count", "n", "rate", "ci_low", "ci_high"]
+MCNEMAR_KEYS = [
+    "cohort",
+    "scale",
+    "kind",
+    "visit_a",
+    "visit_b",
+    "n",
+    "count_a",
+    "count_b",
+    "rate_a",
+    "rate_b",
+    "b",
+    "c",
+    "statistic",
+    "p",
+    "p_exact",
+]
 SUBJECT_KEYS = ["record_id", "cohort", "days", "event", "criterion"]
 KM_KEYS = ["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
 INT_KEYS = {
@@ -61,6 +79,10 @@ INT_KEYS = {
     "n_missing_both",
     "df",
     "count",
+    "count_a",
+    "count_b",
+    "b",
+    "c",
     "at_risk",
     "events",
     "n_for_power",
@@ -179,13 +201,16 @@ def build_results(
             "paired": records(analysis.paired, PAIRED_KEYS),
             "power_target": plan.power_target,
             "rates": records(analysis.rates, RATE_KEYS),
+            "mcnemar": records(analysis.mcnemar, MCNEMAR_KEYS),
             "relapse": {
                 "subjects": records(analysis.relapse, SUBJECT_KEYS),
                 "km": records(analysis.km, KM_KEYS),
                 "median_days": analysis.medians,
+                "median_ci": analysis.median_cis,
                 "at_risk": records(analysis.at_risk, ["cohort", "day", "at_risk"]),
                 "logrank": analysis.logrank,
                 "cox": analysis.cox,
+                "ignored": analysis.ignored,
             },
             "methods": methods,
         }

@@ -4,7 +4,7 @@
 2. the gate: the current batch's latest validation run must have passed (or a written
    override reason); the plan lock: a locked plan must be unchanged (or ``--exploratory``);
 3. stage the plan's fields, derive subjects, pairs and relapse times (DuckDB SQL);
-4. compute tests, rates, Kaplan–Meier, log-rank, Cox (scipy, lifelines);
+4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, lifelines);
 5. render ``results.json``, ``report.html`` and ``report.md`` and only then write them.
 A refused run writes nothing.
 """
@@ -42,6 +42,8 @@ class Analysis:
     logrank: dict
     cox: dict
     ignored: dict
+    mcnemar: pd.DataFrame
+    median_cis: dict
 
 
 @dataclass
@@ -63,7 +65,7 @@ def compute_analysis(
     """
     import time
 
-    from registry.analysis import paired, population, rates, relapse
+    from registry.analysis import paired, paired_rates, population, rates, relapse
     from registry.analysis.stage import stage_plan_data
 
     clock = time.perf_counter()
@@ -83,6 +85,7 @@ def compute_analysis(
     paired_frame = paired.compute_paired(paired.summarise_pairs(con, plan), plan)
     tick("paired_s")
     rate_frame = rates.compute_rates(rates.count_rates(con, plan), plan.confidence)
+    mcnemar = paired_rates.compute_paired_rates(paired_rates.count_paired_rates(con, plan))
     tick("rates_s")
     times = relapse.derive_relapse(con, plan)
     ignored = relapse.count_ignored_events(con, plan)
@@ -90,6 +93,7 @@ def compute_analysis(
     cohorts = [code for code, _ in plan.cohorts]
     km = relapse.fit_km(times, plan.confidence)
     medians = relapse.compute_medians(times, km, cohorts)
+    median_cis = relapse.compute_median_cis(km, cohorts)
     horizon = float(times["days"].max()) if len(times) else 0.0
     days = [float(d) for d in range(0, int(horizon) + 1, AT_RISK_STEP_DAYS)]
     at_risk = relapse.compute_at_risk(times, days, cohorts)
@@ -99,7 +103,20 @@ def compute_analysis(
     )
     tick("relapse_fit_s")
     return Analysis(
-        subjects, flow, pairs, paired_frame, rate_frame, times, km, medians, at_risk, logrank, cox, ignored
+        subjects,
+        flow,
+        pairs,
+        paired_frame,
+        rate_frame,
+        times,
+        km,
+        medians,
+        at_risk,
+        logrank,
+        cox,
+        ignored,
+        mcnemar,
+        median_cis,
     )
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66462c"]
+LABEL_X = -0.045  # cohort labels of the numbers-at-risk table, in axes fractions left of day 0
 
 
 def _png(fig) -> str:
@@ -38,33 +39,47 @@ def _pyplot():
 
 
 def plot_mean_change(results: dict, plan: AnalysisPlan) -> str:
-    """Mean change from baseline with CI, one panel per outcome, visits on x, cohorts side by side."""
+    """Mean change from baseline with CI, one panel per outcome, visits on x, cohorts side by
+    side, each point labelled with its n of complete pairs; the legend sits under the panels."""
+    from matplotlib.lines import Line2D
+
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(plan.outcomes), figsize=(3.3 * len(plan.outcomes), 3.2), squeeze=False)
+    conf = f"{plan.confidence * 100:g}%"
+    fig, axes = plt.subplots(1, len(plan.outcomes), figsize=(3.6 * len(plan.outcomes), 3.6), squeeze=False)
     width = 0.6 / max(len(plan.cohorts), 1)
     for ax, o in zip(axes[0], plan.outcomes, strict=True):
-        for i, (code, label) in enumerate(plan.cohorts):
+        for i, (code, _) in enumerate(plan.cohorts):
+            colour = COLOURS[i % len(COLOURS)]
             rows = [r for r in results["paired"] if r["scale"] == o.scale and r["cohort"] == code]
-            xs, ys, lo, hi = [], [], [], []
             for r in rows:
                 if r["mean_change"] is None or r["ci_low"] is None:
                     continue
-                xs.append(plan.followup_visits.index(r["visit"]) + (i - (len(plan.cohorts) - 1) / 2) * width)
-                ys.append(r["mean_change"])
-                lo.append(r["mean_change"] - r["ci_low"])
-                hi.append(r["ci_high"] - r["mean_change"])
-            ax.errorbar(
-                xs, ys, yerr=[lo, hi], fmt="o", capsize=3, color=COLOURS[i % len(COLOURS)], label=label
-            )
-        ax.axhline(0, color="grey", lw=0.8)
+                x = plan.followup_visits.index(r["visit"]) + (i - (len(plan.cohorts) - 1) / 2) * width
+                y = r["mean_change"]
+                ax.errorbar([x], [y], yerr=[[y - r["ci_low"]], [r["ci_high"] - y]], fmt="o", capsize=3, color=colour)
+                ax.annotate(
+                    f"n={r['n']}",
+                    (x, r["ci_low"]),
+                    xytext=(0, -3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize=7,
+                    color=colour,
+                )
+        ax.axhline(0, color="grey", lw=0.8, ls="--")
         ax.set_xticks(range(len(plan.followup_visits)), [plan.visit_label(v) for v in plan.followup_visits])
         ax.set_xlim(-0.6, len(plan.followup_visits) - 0.4)
+        low, high = ax.get_ylim()
+        ax.set_ylim(low - 0.08 * (high - low), high)  # room for the n labels
         ax.set_title(o.label)
-        ax.set_ylabel(
-            f"Mean change from baseline ({plan.confidence * 100:g}% CI)" if ax is axes[0][0] else ""
-        )
-    axes[0][-1].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+        ax.set_ylabel(f"Mean change, {o.label} points ({conf} CI)", fontsize=9)
+    handles = [
+        Line2D([], [], color=COLOURS[i % len(COLOURS)], marker="o", ls="", label=label)
+        for i, (_, label) in enumerate(plan.cohorts)
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return _png(fig)
 
 
@@ -105,40 +120,68 @@ def _polylines(data: pd.DataFrame) -> list:
     return np.split(data[["day", "score"]].to_numpy(float), cuts) if len(ids) else []
 
 
+def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
+    """Mean total per cohort, outcome and visit over the subjects with that total (the bold
+    line of each trajectory panel).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        As from :func:`trajectory_data`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort``, ``scale``, ``visit``, ``day``, ``n``, ``mean``.
+    """
+    out = (
+        data.groupby(["cohort", "scale", "visit", "day"], sort=False)["score"].agg(n="count", mean="mean").reset_index()
+    )
+    return out.sort_values(["cohort", "scale", "day"], kind="stable").reset_index(drop=True)
+
+
 def plot_trajectories(pairs: pd.DataFrame, plan: AnalysisPlan) -> str:
-    """Individual trajectories: one panel per outcome, a line per subject coloured by cohort."""
+    """Individual trajectories: a row of panels per cohort, a column per outcome (shared
+    y-axis per outcome), a thin line per subject and the cohort's mean in bold."""
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     plt = _pyplot()
     data = trajectory_data(pairs, plan)
-    fig, axes = plt.subplots(1, len(plan.outcomes), figsize=(3.3 * len(plan.outcomes), 3.2), squeeze=False)
+    means = trajectory_means(data)
+    n_rows, n_cols = len(plan.cohorts), len(plan.outcomes)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows + 0.4), squeeze=False, sharey="col", sharex=True
+    )
     visits = [plan.baseline_visit, *plan.followup_visits]
     days = dict(plan.visit_days)
     ticks = [days.get(v, i) for i, v in enumerate(visits)]
-    for ax, o in zip(axes[0], plan.outcomes, strict=True):
+    pad = 0.06 * (max(ticks) - min(ticks) or 1)
+    for col, o in enumerate(plan.outcomes):
         sub = data[data["scale"] == o.scale]
-        n = sub["record_id"].nunique()
-        alpha = 0.6 if n <= 50 else max(0.02, 30 / n)
-        for i, (code, _) in enumerate(plan.cohorts):
-            lines = _polylines(sub[sub["cohort"] == code])
-            ax.add_collection(
-                LineCollection(lines, colors=COLOURS[i % len(COLOURS)], linewidths=0.8, alpha=alpha)
-            )
-        ax.set_xticks(ticks, [plan.visit_label(v) for v in visits], fontsize=8)
-        ax.set_xlim(
-            min(ticks) - 0.05 * (max(ticks) - min(ticks) or 1),
-            max(ticks) + 0.05 * (max(ticks) - min(ticks) or 1),
-        )
+        for row, (code, label) in enumerate(plan.cohorts):
+            ax = axes[row][col]
+            colour = COLOURS[row % len(COLOURS)]
+            mine = sub[sub["cohort"] == code]
+            n = mine["record_id"].nunique()
+            alpha = 0.35 if n <= 50 else max(0.02, 15 / n)
+            ax.add_collection(LineCollection(_polylines(mine), colors=colour, linewidths=0.7, alpha=alpha))
+            mean = means[(means["cohort"] == code) & (means["scale"] == o.scale)]
+            ax.plot(mean["day"], mean["mean"], color="black", lw=2.2, marker="o", ms=4, zorder=3)
+            ax.set_xticks(ticks, [plan.visit_label(v) for v in visits], fontsize=8)
+            ax.set_xlim(min(ticks) - pad, max(ticks) + pad)
+            ax.set_title(f"{o.label}: {label} (n = {n})", fontsize=9, color=colour)
+            if col == 0:
+                ax.set_ylabel("Total score, points", fontsize=9)
         if len(sub):
             lo, hi = sub["score"].min(), sub["score"].max()
-            ax.set_ylim(lo - 0.05 * (hi - lo or 1), hi + 0.05 * (hi - lo or 1))
-        ax.set_title(f"{o.label} total")
+            axes[0][col].set_ylim(lo - 0.05 * (hi - lo or 1), hi + 0.05 * (hi - lo or 1))
     handles = [
-        Line2D([], [], color=COLOURS[i % len(COLOURS)], label=lab) for i, (_, lab) in enumerate(plan.cohorts)
+        Line2D([], [], color="grey", lw=0.8, label="one subject (totals at the visits they attended)"),
+        Line2D([], [], color="black", lw=2.2, marker="o", ms=4, label="mean of the totals at each visit"),
     ]
-    axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return _png(fig)
 
 
@@ -149,53 +192,79 @@ def km_curve_data(results: dict, code: int) -> list[tuple[float, float, float | 
 
 
 def plot_km(results: dict, plan: AnalysisPlan) -> str:
-    """Kaplan–Meier curves with CI bands and censoring marks, numbers at risk underneath."""
+    """Kaplan–Meier curves with CI bands and censoring marks, the 0.5 line the medians are
+    read at, and the numbers at risk under the x-axis at its tick days."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     rel = results["relapse"]
-    fig, (ax, table_ax) = plt.subplots(2, 1, figsize=(7.5, 5.2), gridspec_kw={"height_ratios": [4, 1]})
+    conf = f"{plan.confidence * 100:g}%"
+    n_cohorts = len(plan.cohorts)
+    fig, (ax, table_ax) = plt.subplots(
+        2, 1, figsize=(9, 5.2 + 0.3 * n_cohorts), gridspec_kw={"height_ratios": [5, 0.5 + 0.45 * n_cohorts]}
+    )
     horizon = max([s["days"] for s in rel["subjects"]] + [1])
+    handles = []
     for i, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[i % len(COLOURS)]
         curve = km_curve_data(results, code)
         subs = [s for s in rel["subjects"] if s["cohort"] == code]
         if not subs:
             continue
+        events = sum(1 for s in subs if s["event"])
         xs = [c[0] for c in curve] + [horizon]
         ys = [c[1] for c in curve] + [curve[-1][1]]
-        ax.step(xs, ys, where="post", color=colour, label=f"{label} (n = {len(subs)})")
+        ax.step(xs, ys, where="post", color=colour, lw=1.8)
         lo = [c[2] if c[2] is not None else 0.0 for c in curve]
         hi = [c[3] if c[3] is not None else 0.0 for c in curve]
-        ax.fill_between(xs, lo + [lo[-1]], hi + [hi[-1]], step="post", color=colour, alpha=0.15, lw=0)
+        ax.fill_between(xs, lo + [lo[-1]], hi + [hi[-1]], step="post", color=colour, alpha=0.12, lw=0)
         censored = [s["days"] for s in subs if not s["event"]]
         at = [next(c[1] for c in reversed(curve) if c[0] <= d) for d in censored]
-        ax.plot(censored, at, "|", color=colour, ms=7)
+        ax.plot(censored, at, "|", color=colour, ms=8, mew=1.2)
+        handles.append(Line2D([], [], color=colour, lw=1.8, label=f"{label} (n = {len(subs)}, {events} relapses)"))
+    ax.axhline(0.5, color="grey", lw=0.7, ls=":")
+    handles += [
+        Patch(color="grey", alpha=0.25, label=f"{conf} CI (log-log, pointwise)"),
+        Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.2, label="censored"),
+        Line2D([], [], color="grey", lw=0.7, ls=":", label="0.5: the median is where a curve crosses it"),
+    ]
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon * 1.02)
-    ax.set_ylabel("Relapse-free (Kaplan–Meier)")
-    ax.set_xlabel("Days since index (day 0)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.set_ylabel("Proportion relapse-free")
+    ax.set_xlabel("Days since day 0 (index date)")
+    ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
+    ax.grid(axis="y", color="#eee")
     days = sorted({r["day"] for r in rel["at_risk"]})
+    if days:
+        ax.set_xticks(days)
     table_ax.axis("off")
     table_ax.set_xlim(ax.get_xlim())
-    table_ax.set_ylim(-0.5, len(plan.cohorts) + 0.3)
-    table_ax.text(0, len(plan.cohorts), "Number at risk", fontsize=8, weight="bold")
+    table_ax.set_ylim(-0.6, n_cohorts + 0.2)
+    table_ax.text(
+        LABEL_X,
+        n_cohorts,
+        "Number at risk",
+        fontsize=9,
+        weight="bold",
+        ha="right",
+        transform=table_ax.get_yaxis_transform(),
+    )
     for i, (code, label) in enumerate(plan.cohorts):
-        y = len(plan.cohorts) - 1 - i
+        colour = COLOURS[i % len(COLOURS)]
+        y = n_cohorts - 1 - i
         table_ax.text(
-            -0.06,
+            LABEL_X,
             y,
             label,
             ha="right",
-            fontsize=8,
-            color=COLOURS[i % len(COLOURS)],
+            va="center",
+            fontsize=9,
+            color=colour,
             transform=table_ax.get_yaxis_transform(),
         )
         for r in rel["at_risk"]:
             if r["cohort"] == code:
-                table_ax.text(
-                    r["day"], y, str(r["at_risk"]), ha="center", fontsize=8, color=COLOURS[i % len(COLOURS)]
-                )
-    if days:
-        ax.set_xticks(days)
+                table_ax.text(r["day"], y, str(r["at_risk"]), ha="center", va="center", fontsize=9, color=colour)
     fig.tight_layout()
     return _png(fig)

@@ -48,13 +48,41 @@ def _sidedness(plan: AnalysisPlan) -> str:
     return "Tests are " + "; ".join(parts) + "."
 
 
+def _mcnemar(plan: AnalysisPlan) -> str:
+    """The McNemar sentences of the rates paragraph (saying so when the plan lists none)."""
+    if not plan.mcnemar:
+        return " No comparison of paired rates (McNemar's test) was prespecified."
+    labels = {o.scale: o.label for o in plan.outcomes}
+    groups: dict[tuple[str, str], list] = {}
+    for c in plan.mcnemar:
+        groups.setdefault((c.visit_a, c.visit_b), []).append(c)
+    parts = []
+    for (a, b), comps in groups.items():
+        kinds = [k for k in ("response", "remission") if any(c.kind == k for c in comps)]
+        scales = [labels[s] for s in dict.fromkeys(c.scale for c in comps)]
+        every = len(comps) == len(kinds) * len(scales)
+        what = (
+            f"{' and '.join(kinds)} on {_join(scales)}"
+            if every
+            else _join([f"{c.kind} on {labels[c.scale]}" for c in comps])
+        )
+        parts.append(f"{what} at {plan.visit_label(a)} versus {plan.visit_label(b)}")
+    return (
+        f" Paired rates are compared with McNemar's test in each cohort ({'; '.join(parts)}), among "
+        "subjects whose status is known at both visits: the χ² statistic with continuity correction "
+        "(none when the two discordant counts are equal, as R's mcnemar.test) and the exact two-sided "
+        "binomial p on the discordant pairs (R's binom.test); with no discordant pair both p-values are 1. "
+        "McNemar p-values are not adjusted for multiplicity."
+    )
+
+
 def render_methods(plan: AnalysisPlan) -> list[str]:
     """Methods paragraphs (plain text with Unicode symbols) describing ``plan``.
 
     Returns
     -------
     list of str
-        Population; paired change; response and remission; relapse; power.
+        Population; paired change; response, remission and McNemar; relapse; power.
     """
     conf = f"{plan.confidence * 100:g}%"
     cohorts = "; ".join(f"{code} = {label}" for code, label in plan.cohorts)
@@ -85,7 +113,7 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
     rates = (
         f"Response is a reduction from baseline of ≥ {_fmt(plan.response_min_reduction_percent)}% (complete "
         f"pairs with a baseline total above 0). Remission is a follow-up total of {remission} (subjects with "
-        f"that total at the visit). Rates have exact (Clopper–Pearson) {conf} confidence intervals."
+        f"that total at the visit). Rates have exact (Clopper–Pearson) {conf} confidence intervals." + _mcnemar(plan)
     )
     rule = plan.relapse
     scale = plan.outcome(rule.scale).label
@@ -113,7 +141,9 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
         f"{rule.clinician.form}.{rule.clinician_day}, after day {rule.origin_day}. Subjects without relapse "
         f"are censored at the later of their last {scale} assessment and "
         f"{rule.last_contact_form}.{rule.last_contact_day}. Kaplan–Meier estimates are given per cohort with "
-        f"log-log {conf} confidence intervals and the median; cohorts are compared with the log-rank test; "
+        f"log-log {conf} confidence intervals and the median with its {conf} confidence interval (the first "
+        f"times the lower and the upper confidence curve reach 0.5, as R's print.survfit; not reached if a "
+        f"curve stays above 0.5); cohorts are compared with the log-rank test; "
         f"the Cox proportional-hazards model gives the hazard ratio of cohort {plan.cox_compare} "
         f"({cohort_labels.get(plan.cox_compare, '')}) versus cohort {plan.cox_reference} "
         f"({cohort_labels.get(plan.cox_reference, '')}) with Efron ties, Wald {conf} confidence interval and "

@@ -136,6 +136,8 @@ def render_report(
         "flow": tables.flow_table(results, plan),
         "paired": tables.paired_tables(results, plan),
         "rates": tables.rates_table(results, plan),
+        "mcnemar": tables.mcnemar_tables(results, plan),
+        "definitions": tables.rate_definitions(plan),
         "relapse": tables.relapse_summary(results, plan),
         "km": tables.km_table(results, plan),
         "methods": methods,

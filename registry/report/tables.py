@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from registry.analysis.plan import AnalysisPlan
+from registry.report.methods import SYMBOL
 
 LEFT_OUT = {
     "n_missing_baseline": "no baseline",
@@ -129,6 +130,68 @@ def rates_table(results: dict, plan: AnalysisPlan) -> list[dict]:
     return rows
 
 
+def rate_definitions(plan: AnalysisPlan) -> str:
+    """Response and remission in a line, for the notes under the tables that count them."""
+    remission = ", ".join(
+        f"{o.label} {SYMBOL[o.remission_comparison]} {o.remission_threshold:g}" for o in plan.outcomes
+    )
+    return (
+        f"Response: total reduced by ≥ {plan.response_min_reduction_percent:g}% from baseline (subjects with "
+        f"both totals, baseline above 0). Remission: total at the visit {remission} (subjects with that total)."
+    )
+
+
+def _count_rate(count: int, n: int, rate: float | None) -> str:
+    return "–" if not n else f"{count}/{n} ({rate * 100:.1f}%)"
+
+
+def mcnemar_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
+    """McNemar's tests of paired rates: one table per pair of visits compared.
+
+    Returns
+    -------
+    list of dict
+        ``visit_a_label``, ``visit_b_label`` and ``rows``: ``cohort_label``, ``scale``,
+        ``kind`` (``Response`` | ``Remission``), ``n`` (subjects known at both visits),
+        ``rate_a``, ``rate_b`` (``k/n (x%)``), ``b`` (met at visit A only), ``c`` (met at
+        visit B only), ``statistic`` (χ², 2 decimals), ``p``, ``p_exact``.
+    """
+    labels = {o.scale: o.label for o in plan.outcomes}
+    tables: dict[tuple[str, str], dict] = {}
+    for r in results["mcnemar"]:
+        key = (r["visit_a"], r["visit_b"])
+        table = tables.setdefault(
+            key,
+            {
+                "visit_a_label": plan.visit_label(r["visit_a"]),
+                "visit_b_label": plan.visit_label(r["visit_b"]),
+                "rows": [],
+            },
+        )
+        empty = not r["n"]
+        table["rows"].append(
+            {
+                "cohort_label": plan.cohort_label(r["cohort"]),
+                "scale": labels.get(r["scale"], r["scale"]),
+                "kind": r["kind"].capitalize(),
+                "n": str(r["n"]),
+                "rate_a": _count_rate(r["count_a"], r["n"], r["rate_a"]),
+                "rate_b": _count_rate(r["count_b"], r["n"], r["rate_b"]),
+                "b": "–" if empty else str(r["b"]),
+                "c": "–" if empty else str(r["c"]),
+                "statistic": fmt(r["statistic"]),
+                "p": fmt_p(r["p"]),
+                "p_exact": fmt_p(r["p_exact"]),
+            }
+        )
+    return list(tables.values())
+
+
+def fmt_days(x: float | None) -> str:
+    """Days as ``41`` (or ``12.5`` for R's midpoint rule); ``not reached`` if missing."""
+    return "not reached" if x is None else f"{x:g}"
+
+
 def flow_table(results: dict, plan: AnalysisPlan) -> dict:
     """``header`` (step names) and ``rows`` (``cohort_label`` plus one count per step, and a total)."""
     steps = list(FLOW_STEPS) + [f"with_{v}" for v in plan.followup_visits]
@@ -149,7 +212,8 @@ def flow_table(results: dict, plan: AnalysisPlan) -> dict:
 
 
 def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
-    """Per-cohort subjects, relapses (by criterion) and median; log-rank and Cox as text."""
+    """Per-cohort subjects, relapses (by criterion), median and its CI (``[low, high]`` in days,
+    ``not reached`` for a missing limit); log-rank and Cox as text."""
     rel = results["relapse"]
     cohorts = []
     for code, label in plan.cohorts:
@@ -158,6 +222,7 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
             c: sum(1 for s in subs if s["criterion"] == c) for c in ("score", "clinician", "score+clinician")
         }
         median = rel["median_days"].get(str(code))
+        ci = rel["median_ci"].get(str(code)) or {"low": None, "high": None}
         cohorts.append(
             {
                 "cohort_label": label,
@@ -167,6 +232,7 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
                 "by_clinician": crit["clinician"],
                 "by_both": crit["score+clinician"],
                 "median": "not reached" if median is None else f"{median:g} days",
+                "median_ci": f"[{fmt_days(ci['low'])}, {fmt_days(ci['high'])}]",
             }
         )
     lr, cox = rel["logrank"], rel["cox"]
@@ -174,11 +240,13 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
         "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, p = {fmt_p(lr['p'])}"
     )
     labels = dict(plan.cohorts)
+    conf = f"{plan.confidence * 100:g}%"
     cox_text = (
         (cox["note"] or "not estimable")
         if cox["hr"] is None
         else (
-            f"HR {fmt(cox['hr'])} [{fmt(cox['ci_low'])}, {fmt(cox['ci_high'])}], p = {fmt_p(cox['p'])} "
+            f"HR {fmt(cox['hr'])} [{conf} CI {fmt(cox['ci_low'])}, {fmt(cox['ci_high'])}], "
+            f"p = {fmt_p(cox['p'])} "
             f"({labels[plan.cox_compare]} vs {labels[plan.cox_reference]}; "
             f"n = {cox['n']}, {cox['events']} relapses)"
         )

@@ -1,53 +1,19 @@
--- Response and remission counts per cohort x outcome x follow-up visit. Reads _pairs.
--- Response: complete pair, baseline > 0, reduction >= $min_reduction_percent of baseline
---   (tested as (baseline - followup) * 100 >= percent * baseline: exact for integer totals).
--- Remission: follow-up total compared with the outcome's threshold, among subjects with a
---   follow-up total. Parameters: $scales, $comparisons (VARCHAR[]), $thresholds (DOUBLE[]),
---   $followup (VARCHAR[]), $min_reduction_percent (DOUBLE).
+-- Response and remission counts per cohort x outcome x follow-up visit x kind.
+-- Reads _rate_status (rate_status.sql: who is counted and who met the definition).
+-- Parameters: $scales (VARCHAR[]), $followup (VARCHAR[]), for the order only.
 with
 
-rules as (
-    select
-        unnest($scales::varchar[]) as scale,
-        unnest($comparisons::varchar[]) as comparison,
-        unnest($thresholds::double[]) as threshold
-),
-
-pairs as (
-    select p.*, r.comparison, r.threshold
-    from _pairs as p
-    join rules as r using (scale)
-),
-
-response as (
-    select
-        cohort, scale, visit, 'response' as kind,
-        count(*) filter (where (baseline - followup) * 100 >= $min_reduction_percent * baseline) as count,
-        count(*) as n
-    from pairs
-    where left_out is null and baseline > 0
-    group by cohort, scale, visit
-),
-
-remission as (
-    select
-        cohort, scale, visit, 'remission' as kind,
-        count(*) filter (where case comparison
-            when '<' then followup < threshold
-            when '<=' then followup <= threshold
-            when '>' then followup > threshold
-            when '>=' then followup >= threshold
-        end) as count,
-        count(*) as n
-    from pairs
-    where followup is not null
-    group by cohort, scale, visit
+status as (
+    select * from _rate_status
 ),
 
 final as (
-    select * from response
-    union all
-    select * from remission
+    select
+        cohort, scale, visit, kind,
+        count(*) filter (where met) as count,
+        count(*) as n
+    from status
+    group by cohort, scale, visit, kind
 )
 
 select * from final

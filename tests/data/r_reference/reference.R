@@ -59,3 +59,33 @@ cat("cox hr:", format(sc$conf.int[1, "exp(coef)"], digits = 15),
 cat("## median when S(t) is exactly 0.5 on a flat stretch\n")
 f2 <- survfit(Surv(c(5, 10, 15, 20), c(1, 1, 1, 1)) ~ 1, conf.type = "log-log")
 print(quantile(f2, probs = 0.5))
+
+cat("## median with its 95% CI as print(survfit(...)) reports it (summary(fit)$table)\n")
+print(fit)
+print(summary(fit)$table[, c("median", "0.95LCL", "0.95UCL")])
+# 20 subjects, one group: both confidence limits of the median are reached
+t3 <- c(3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 22, 25, 27, 30, 33, 36, 40, 45)
+e3 <- c(1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0)
+f3 <- survfit(Surv(t3, e3) ~ 1, conf.type = "log-log")
+print(f3)
+print(summary(f3)$table[c("median", "0.95LCL", "0.95UCL")])
+# S(t) exactly 0.5 on a flat stretch (f2 above): print gives the midpoint too
+print(summary(f2)$table[c("median", "0.95LCL", "0.95UCL")])
+# S(t) ends at exactly 0.5: print.survfit gives the day it got there, quantile() the midpoint
+# up to the last follow-up time
+f4 <- survfit(Surv(c(5, 10, 15, 20), c(1, 1, 0, 0)) ~ 1, conf.type = "log-log")
+print(summary(f4)$table[c("median", "0.95LCL", "0.95UCL")])
+print(quantile(f4, probs = 0.5))
+
+cat("## McNemar: mcnemar.test(matrix(c(n11, c, b, n22), 2), correct = TRUE); binom.test(b, b + c)\n")
+# rows: visit A met / not met; columns: visit B met / not met; b = met at A only, c = at B only
+# each t = c(n11 met at both, b, c, n22 met at neither)
+for (t in list(c(20, 3, 9, 8), c(10, 1, 5, 4), c(5, 4, 4, 7), c(5, 0, 1, 7), c(3, 12, 2, 9),
+               c(30, 40, 25, 15), c(5, 0, 0, 7))) {
+  m <- matrix(c(t[1], t[3], t[2], t[4]), 2)  # m[1, 2] = b, m[2, 1] = c
+  b <- m[1, 2]; c <- m[2, 1]
+  r <- suppressWarnings(mcnemar.test(m, correct = TRUE))
+  pe <- if (b + c > 0) binom.test(b, b + c)$p.value else NA
+  cat("b =", b, " c =", c, ": statistic", format(unname(r$statistic), digits = 15),
+      " p", format(r$p.value, digits = 15), " exact p", format(pe, digits = 15), "\n")
+}
