@@ -49,7 +49,7 @@ def _print_json(obj) -> None:
 @app.command()
 @command
 def ingest(
-    export: Annotated[Path, typer.Argument(help="REDCap export: CSV (raw or labels) or API JSON.")],
+    export: Annotated[Path, typer.Argument(help="REDCap export: CSV (raw or labels), API JSON, or ODM XML.")],
     dictionary: Annotated[Path | None, typer.Option(help="Data dictionary of another REDCap project (default: the registry's own project).")] = None,
     events: Annotated[Path | None, typer.Option(help="Events export (CSV) of that project; inferred from the data if absent.")] = None,
     mapping: Annotated[Path | None, typer.Option(help="Instrument-event mapping export (CSV).")] = None,
@@ -70,7 +70,12 @@ def ingest(
     if export_format not in {"auto", "raw", "label"}:
         raise typer.BadParameter("--format must be auto, raw or label")
     codes = tuple(c.strip() for c in missing_codes.split(",") if c.strip()) if missing_codes is not None else None
-    if dictionary is None:
+    from registry.redcap.odm import apply_options, is_odm_file, read_odm_project
+
+    if dictionary is None and is_odm_file(export):  # a whole-project ODM XML carries its own project
+        project = apply_options(read_odm_project(export, encoding=encoding), events=events, mapping=mapping,
+                                repeating=repeating, missing_codes=codes, study_day_anchor=study_day_anchor)
+    elif dictionary is None:
         project = load_default_project()
         if codes is not None:
             project.missing_codes = codes
