@@ -19,10 +19,14 @@ from registry.errors import RegistryError
 
 app = typer.Typer(
     help="De-identified clinical registries from REDCap exports: ingest, gate, analyse, export.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else ./registry.duckdb).")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else ./registry.duckdb).")
+]
 
 
 def command(fn):
@@ -49,18 +53,43 @@ def _print_json(obj) -> None:
 @app.command()
 @command
 def ingest(
-    export: Annotated[Path, typer.Argument(help="REDCap export: CSV (raw or labels), API JSON, or ODM XML.")],
-    dictionary: Annotated[Path | None, typer.Option(help="Data dictionary of another REDCap project (default: the registry's own project).")] = None,
-    events: Annotated[Path | None, typer.Option(help="Events export (CSV) of that project; inferred from the data if absent.")] = None,
+    export: Annotated[
+        Path,
+        typer.Argument(help="REDCap export: CSV (raw or labels), API JSON, SPSS .sav, Stata .dta, or ODM XML."),
+    ],
+    dictionary: Annotated[
+        Path | None,
+        typer.Option(help="Data dictionary of another REDCap project (default: the registry's own project)."),
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="Events export (CSV) of that project; inferred from the data if absent.")
+    ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Instrument-event mapping export (CSV).")] = None,
     repeating: Annotated[Path | None, typer.Option(help="Repeating instruments and events export (CSV).")] = None,
     db: DbOption = None,
-    encoding: Annotated[str | None, typer.Option(help="The file's encoding if not UTF-8, e.g. cp1252 or latin-1.")] = None,
-    ignore_extra: Annotated[bool, typer.Option("--ignore-extra", help="Drop columns that are not in the dictionary instead of refusing.")] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="The file's encoding if not UTF-8, e.g. cp1252 or latin-1.")
+    ] = None,
+    ignore_extra: Annotated[
+        bool, typer.Option("--ignore-extra", help="Drop columns that are not in the dictionary instead of refusing.")
+    ] = False,
     export_format: Annotated[str, typer.Option("--format", help="auto, raw or label.")] = "auto",
-    redact: Annotated[bool | None, typer.Option("--redact/--refuse-phi", help="Suspected identifiers in free text: store the batch with them replaced by a marker (--redact), or refuse it (--refuse-phi). Default: refuse for the registry's own project, redact for a project given with --dictionary.", show_default=False)] = None,
-    missing_codes: Annotated[str | None, typer.Option(help="Comma-separated missing-data codes (default: REDCap's standard codes).")] = None,
-    study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0: dates become study days.")] = None,
+    redact: Annotated[
+        bool | None,
+        typer.Option(
+            "--redact/--refuse-phi",
+            help="Suspected identifiers in free text: store the batch with them replaced by a marker "
+            "(--redact), or refuse it (--refuse-phi). Default: refuse for the registry's own project, "
+            "redact for a project given with --dictionary.",
+            show_default=False,
+        ),
+    ] = None,
+    missing_codes: Annotated[
+        str | None, typer.Option(help="Comma-separated missing-data codes (default: REDCap's standard codes).")
+    ] = None,
+    study_day_anchor: Annotated[
+        str | None, typer.Option(help="Date field that is day 0: dates become study days.")
+    ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
@@ -73,18 +102,39 @@ def ingest(
     from registry.redcap.odm import apply_options, is_odm_file, read_odm_project
 
     if dictionary is None and is_odm_file(export):  # a whole-project ODM XML carries its own project
-        project = apply_options(read_odm_project(export, encoding=encoding), events=events, mapping=mapping,
-                                repeating=repeating, missing_codes=codes, study_day_anchor=study_day_anchor)
+        project = apply_options(
+            read_odm_project(export, encoding=encoding),
+            events=events,
+            mapping=mapping,
+            repeating=repeating,
+            missing_codes=codes,
+            study_day_anchor=study_day_anchor,
+        )
     elif dictionary is None:
         project = load_default_project()
         if codes is not None:
             project.missing_codes = codes
     else:
-        project = load_project(dictionary, events=events, mapping=mapping, repeating=repeating,
-                               missing_codes=codes, study_day_anchor=study_day_anchor)
+        project = load_project(
+            dictionary,
+            events=events,
+            mapping=mapping,
+            repeating=repeating,
+            missing_codes=codes,
+            study_day_anchor=study_day_anchor,
+        )
     with _progress(len(project.dictionary.forms) + 3) as advance:
-        result = run_ingest(export, project, db, encoding=encoding, ignore_extra=ignore_extra,
-                            export_format=export_format, redact=redact, progress=advance, wait=wait)
+        result = run_ingest(
+            export,
+            project,
+            db,
+            encoding=encoding,
+            ignore_extra=ignore_extra,
+            export_format=export_format,
+            redact=redact,
+            progress=advance,
+            wait=wait,
+        )
     if not result.created:
         typer.echo(f"{export.name} is already in the registry as batch {result.batch_id}: nothing changed.")
         return
@@ -140,8 +190,10 @@ def status(
     if as_json:
         _print_json(info)
         return
-    typer.echo(f"batch {info['batch_id']} of {info['batches']}: {info['file_name']} ({info['export_format']}), "
-               f"ingested {info['ingested_at']} UTC")
+    typer.echo(
+        f"batch {info['batch_id']} of {info['batches']}: {info['file_name']} ({info['export_format']}), "
+        f"ingested {info['ingested_at']} UTC"
+    )
     typer.echo(f"records: {info['records']}; export rows: {info['rows']}; sha256 {info['source_sha256'][:16]}…")
     for form, rows in info["instruments"].items():
         typer.echo(f"  {form:<28} {rows:>8} rows  {info['instrument_records'].get(form, 0):>7} records")
@@ -167,8 +219,16 @@ def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")
 
     table = Table("batch", "ingested (UTC)", "file", "records", "rows", "format", "sha256", "current")
     for r in rows:
-        table.add_row(str(r["batch_id"]), str(r["ingested_at"])[:19], r["file_name"], str(r["records"]),
-                      str(r["rows"]), r["export_format"], r["source_sha256"], "*" if r["is_current"] else "")
+        table.add_row(
+            str(r["batch_id"]),
+            str(r["ingested_at"])[:19],
+            r["file_name"],
+            str(r["records"]),
+            str(r["rows"]),
+            r["export_format"],
+            r["source_sha256"],
+            "*" if r["is_current"] else "",
+        )
     Console().print(table)
 
 
@@ -219,12 +279,19 @@ def plan_lock(db: DbOption = None, plan: PlanOption = None) -> None:
 
     info = lock_plan(db, read_plan(plan if plan is not None else default_plan_path()))
     if not info["created"]:
-        typer.echo(f"plan {info['sha256']} is already the locked plan (since {info['locked_at']} UTC): nothing changed.")
+        typer.echo(
+            f"plan {info['sha256']} is already the locked plan (since {info['locked_at']} UTC): nothing changed."
+        )
     else:
-        typer.echo(f"locked plan {info['sha256']} at {info['locked_at']} UTC"
-                   + (f" (replaces {info['previous_sha256']})" if info["previous_sha256"] else ""))
-    typer.echo("locked before any data were ingested" if info["before_data"]
-               else "note: data were already ingested, so reports will say the plan was locked after the data")
+        typer.echo(
+            f"locked plan {info['sha256']} at {info['locked_at']} UTC"
+            + (f" (replaces {info['previous_sha256']})" if info["previous_sha256"] else "")
+        )
+    typer.echo(
+        "locked before any data were ingested"
+        if info["before_data"]
+        else "note: data were already ingested, so reports will say the plan was locked after the data"
+    )
 
 
 @app.command()
@@ -233,8 +300,20 @@ def analyze(
     db: DbOption = None,
     plan: PlanOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: reports/<YYYY-MM-DD>/).")] = None,
-    exploratory: Annotated[bool, typer.Option("--exploratory", help="Run a plan that differs from the locked one; labels every output exploratory.")] = False,
-    override_gate: Annotated[str | None, typer.Option("--override-gate", metavar="REASON", help="Analyse a batch that has not passed the gate; the written reason is recorded in every output.")] = None,
+    exploratory: Annotated[
+        bool,
+        typer.Option(
+            "--exploratory", help="Run a plan that differs from the locked one; labels every output exploratory."
+        ),
+    ] = False,
+    override_gate: Annotated[
+        str | None,
+        typer.Option(
+            "--override-gate",
+            metavar="REASON",
+            help="Analyse a batch that has not passed the gate; the written reason is recorded in every output.",
+        ),
+    ] = None,
 ) -> None:
     """Run the prespecified analyses on the current batch: results.json, report.html, report.md."""
     from registry.analysis.run import analyze as run_analyze
@@ -250,7 +329,9 @@ def analyze(
 
 
 # --- data-quality gate (registry/checks) ------------------------------------------------------
-ChecksOption = Annotated[Path | None, typer.Option("--checks", help="Directory of expectation suites (default: checks/).")]
+ChecksOption = Annotated[
+    Path | None, typer.Option("--checks", help="Directory of expectation suites (default: checks/).")
+]
 checks_app = typer.Typer(help="Expectation suites in checks/: build them from a data dictionary.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
 
@@ -258,9 +339,13 @@ app.add_typer(checks_app, name="checks")
 @checks_app.command("build")
 @command
 def checks_build(
-    dictionary: Annotated[Path | None, typer.Option(help="Data dictionary (default: the registry's own project).")] = None,
+    dictionary: Annotated[
+        Path | None, typer.Option(help="Data dictionary (default: the registry's own project).")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write the suites.")] = Path("checks"),
-    study_day_anchor: Annotated[str | None, typer.Option(help="Date field that is day 0 (dates stored as study days).")] = None,
+    study_day_anchor: Annotated[
+        str | None, typer.Option(help="Date field that is day 0 (dates stored as study days).")
+    ] = None,
 ) -> None:
     """Generate the dictionary-driven suites (types, choices, ranges, required, branching, keys, calcs)."""
     from registry.checks.build import build_suites, write_suites
@@ -282,7 +367,9 @@ def validate(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: passed, findings, resolved.")] = False,
     checks: ChecksOption = None,
-    html: Annotated[Path | None, typer.Option("--html", help="HTML report (default: reports/ next to the registry).")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="HTML report (default: reports/ next to the registry).")
+    ] = None,
 ) -> None:
     """Run every suite on the current batch, store the findings; exit 1 if an error finding remains."""
     from registry import store
@@ -297,8 +384,9 @@ def validate(
     finally:
         con.close()
     suites = load_suites(checks_dir)
-    report = write_html_report(result, suites, html or default_report_path(store.resolve_db(db), result.batch_id),
-                               str(checks_dir))
+    report = write_html_report(
+        result, suites, html or default_report_path(store.resolve_db(db), result.batch_id), str(checks_dir)
+    )
     if as_json:
         _print_json(result.to_json())
         typer.echo(f"report: {report}", err=True)
@@ -312,8 +400,9 @@ def validate(
 @app.command("export")
 @command
 def export_datasets(
-    fmt: Annotated[str, typer.Option(
-        "--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for adsl, adqs, adtte (created if missing).")],
     db: DbOption = None,
     plan: PlanOption = None,
@@ -324,8 +413,10 @@ def export_datasets(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     data, files = export_adam(db, fmt, out, plan)
-    typer.echo(f"batch {data.batch['batch_id']} ({data.batch['file_name']}) as {fmt}: "
-               + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets))
+    typer.echo(
+        f"batch {data.batch['batch_id']} ({data.batch['file_name']}) as {fmt}: "
+        + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets)
+    )
     for path in files:
         typer.echo(f"  {path}")
 
@@ -335,13 +426,20 @@ def export_datasets(
 def pull(
     url: Annotated[str, typer.Option("--url", help="REDCap API URL, e.g. https://redcap.example.edu/api/.")],
     db: DbOption = None,
-    token_env: Annotated[str, typer.Option(
-        "--token-env", help="Environment variable holding the API token (the token is never an argument).",
-    )] = "REDCAP_API_TOKEN",
+    token_env: Annotated[
+        str,
+        typer.Option(
+            "--token-env",
+            help="Environment variable holding the API token (the token is never an argument).",
+        ),
+    ] = "REDCAP_API_TOKEN",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Records per record-export request.")] = 100,
-    study_day_anchor: Annotated[str | None, typer.Option(
-        help="Date field that is day 0 (default: the registry project's own, if it is that project).",
-    )] = None,
+    study_day_anchor: Annotated[
+        str | None,
+        typer.Option(
+            help="Date field that is day 0 (default: the registry project's own, if it is that project).",
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each API answer.")] = 120.0,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
@@ -349,14 +447,24 @@ def pull(
     from registry.redcap.api import pull as run_pull
 
     with _progress(6) as advance:
-        result = run_pull(url, db, token_env=token_env, batch_size=batch_size, study_day_anchor=study_day_anchor,
-                          timeout=timeout, wait=wait, progress=advance)
+        result = run_pull(
+            url,
+            db,
+            token_env=token_env,
+            batch_size=batch_size,
+            study_day_anchor=study_day_anchor,
+            timeout=timeout,
+            wait=wait,
+            progress=advance,
+        )
     typer.echo(f"pulled {result.records} records ({result.rows} rows) from {result.url} in {result.batches} batch(es)")
     if not result.ingest.created:
         typer.echo(f"the data are already in the registry as batch {result.ingest.batch_id}: nothing changed.")
         return
-    typer.echo(f"batch {result.ingest.batch_id}: {result.ingest.records} records, {result.ingest.rows} rows "
-               f"({result.project} project)")
+    typer.echo(
+        f"batch {result.ingest.batch_id}: {result.ingest.records} records, {result.ingest.rows} rows "
+        f"({result.project} project)"
+    )
     for form, rows in result.ingest.instruments.items():
         typer.echo(f"  {form}: {rows} rows")
 
