@@ -31,6 +31,16 @@ def test_adsl_has_exactly_one_row_per_record_of_the_registry(sample):
     assert (frame["STUDYID"] == "REGISTRY").all()
 
 
+def test_adsl_variables_copied_into_adqs_and_adtte_keep_their_adsl_values_and_labels(sample):
+    data, _, _ = sample
+    adsl = data.adsl.frame.set_index("USUBJID")
+    for dataset in (data.adqs, data.adtte):
+        for name in ("STUDYID", "SITEID", "TRT01P", "TRT01PN", "PPROTFL"):
+            assert dataset.labels[name] == data.adsl.labels[name], (dataset.name, name)
+            copied = dataset.frame.set_index("USUBJID")[name]
+            assert (copied.fillna("") == adsl.loc[copied.index, name].fillna("")).all(), (dataset.name, name)
+
+
 def test_the_per_protocol_flag_and_cohorts_match_the_analysis_population(sample):
     data, results, _ = sample
     frame = data.adsl.frame

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from registry.adam import AdamError, Dataset, select_labelled
+from registry.adam.adsl import ADSL_COPIES
 from registry.adam.source import date_field, item_fields
 from registry.redcap.dictionary import Dictionary
 
@@ -34,14 +35,8 @@ KNOWN_SCALES = {
     "hamd": ("HAMD17T", "HAMD", "HAMD17BL", "HAM-D 17-Item Total Score"),
 }
 PARAMCD_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
-ADSL_COPIES = ("STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "PPROTFL")
+# Labels of this dataset's own variables; those copied from ADSL keep ADSL's labels (ADaM).
 LABELS = {
-    "STUDYID": "Study Identifier",
-    "USUBJID": "Unique Subject Identifier",
-    "SITEID": "Study Site Identifier",
-    "TRT01P": "Planned Treatment for Period 01",
-    "TRT01PN": "Planned Treatment for Period 01 (N)",
-    "PPROTFL": "Per-Protocol Population Flag",
     "PARAMCD": "Parameter Code",
     "PARAM": "Parameter",
     "PARAMN": "Parameter (N)",
@@ -188,8 +183,10 @@ def day_fields(params: list[Parameter], dic: Dictionary) -> dict[str, str]:
     return out
 
 
-def derive_adqs(rows: pd.DataFrame, adsl: pd.DataFrame, params: list[Parameter], plan: AnalysisPlan) -> Dataset:
-    """ADQS from the rows of ``adqs.sql`` and the ADSL variables it copies.
+def derive_adqs(
+    rows: pd.DataFrame, adsl: pd.DataFrame, adsl_labels: dict[str, str], params: list[Parameter], plan: AnalysisPlan
+) -> Dataset:
+    """ADQS from the rows of ``adqs.sql`` and the ADSL variables it copies (with ADSL's labels).
 
     Returns
     -------
@@ -200,6 +197,7 @@ def derive_adqs(rows: pd.DataFrame, adsl: pd.DataFrame, params: list[Parameter],
     """
     frame = rows.rename(columns={c: c.upper() for c in rows.columns}).rename(columns={"RECORD_ID": "USUBJID"})
     frame = frame.merge(adsl[list(ADSL_COPIES)], on="USUBJID", how="left", validate="many_to_one")
+    labels = {**{name: adsl_labels[name] for name in ADSL_COPIES}, **LABELS}
     for name in ("PARAMN", "ADY"):
         frame[name] = frame[name].astype("Int64")
     for name in ("AVISITN", "AVAL", "BASE", "CHG", "PCHG"):
@@ -214,8 +212,8 @@ def derive_adqs(rows: pd.DataFrame, adsl: pd.DataFrame, params: list[Parameter],
     return Dataset(
         "adqs",
         "Questionnaire Analysis Dataset",
-        select_labelled(frame, LABELS),
-        dict(LABELS),
+        select_labelled(frame, labels),
+        labels,
         value_labels,
         keys=("USUBJID", "PARAMCD", "AVISITN"),
     )

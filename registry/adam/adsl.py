@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 SEX_CODES = {"female": "F", "male": "M", "unknown": "U"}
 # Short names for the registry project's eligibility criteria; others become CRITnFL.
 CRITERION_FLAGS = {"elig_mde": "MDEFL", "elig_trd": "TRDFL", "elig_no_remission": "NOREMFL"}
+# The ADSL variables that ADQS and ADTTE carry too.
+ADSL_COPIES = ("STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "PPROTFL")
 LABELS = {
     "STUDYID": "Study Identifier",
     "USUBJID": "Unique Subject Identifier",

@@ -13,20 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from registry.adam import Dataset, select_labelled
+from registry.adam.adsl import ADSL_COPIES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from registry.analysis.plan import AnalysisPlan
 
-ADSL_COPIES = ("STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "PPROTFL")
+# Labels of this dataset's own variables; those copied from ADSL keep ADSL's labels (ADaM).
 LABELS = {
-    "STUDYID": "Study Identifier",
-    "USUBJID": "Unique Subject Identifier",
-    "SITEID": "Study Site Identifier",
-    "TRT01P": "Planned Treatment for Period 01",
-    "TRT01PN": "Planned Treatment for Period 01 (N)",
-    "PPROTFL": "Per-Protocol Population Flag",
     "PARAMCD": "Parameter Code",
     "PARAM": "Parameter",
     "AVAL": "Analysis Value (Days)",
@@ -75,8 +70,8 @@ def derive_var_evntdesc(adtte: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame
     return out
 
 
-def derive_adtte(rows: pd.DataFrame, adsl: pd.DataFrame, plan: AnalysisPlan) -> Dataset:
-    """ADTTE from the rows of ``adtte.sql`` and the ADSL variables it copies.
+def derive_adtte(rows: pd.DataFrame, adsl: pd.DataFrame, adsl_labels: dict[str, str], plan: AnalysisPlan) -> Dataset:
+    """ADTTE from the rows of ``adtte.sql`` and the ADSL variables it copies (with ADSL's labels).
 
     Returns
     -------
@@ -88,6 +83,7 @@ def derive_adtte(rows: pd.DataFrame, adsl: pd.DataFrame, plan: AnalysisPlan) -> 
         columns={"record_id": "USUBJID", "aval": "AVAL", "cnsr": "CNSR", "startdt": "STARTDT", "ady": "ADY"}
     )
     frame = frame.merge(adsl[list(ADSL_COPIES)], on="USUBJID", how="left", validate="one_to_one")
+    labels = {**{name: adsl_labels[name] for name in ADSL_COPIES}, **LABELS}
     frame["PARAMCD"] = "RELAPSE"
     frame["PARAM"] = "Time to Relapse (Days)"
     for name in ("AVAL", "CNSR", "STARTDT", "ADY"):
@@ -96,8 +92,8 @@ def derive_adtte(rows: pd.DataFrame, adsl: pd.DataFrame, plan: AnalysisPlan) -> 
     return Dataset(
         "adtte",
         "Time-to-Event Analysis Dataset",
-        select_labelled(frame, LABELS),
-        dict(LABELS),
+        select_labelled(frame, labels),
+        labels,
         {"TRT01PN": dict(plan.cohorts), "CNSR": censoring_labels(plan)},
         keys=("USUBJID", "PARAMCD"),
     )

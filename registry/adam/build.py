@@ -85,10 +85,12 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     adqs.stage_parameters(con, params, plan)
     source.stage_items(con, [(p.form, p.field) for p in params if not p.is_total])
     source.stage_days(con, adqs.day_fields(params, dic))
-    adqs_ds = adqs.derive_adqs(run_sql(con, "adqs", {"baseline": plan.baseline_visit}), adsl_frame, params, plan)
+    adqs_rows = run_sql(con, "adqs", {"baseline": plan.baseline_visit})
+    adqs_ds = adqs.derive_adqs(adqs_rows, adsl_frame, adsl_labels, params, plan)
 
     adsl_ds = adsl.finish_adsl(adsl_frame, adsl_labels, adqs_ds.frame, params, dic, spec, plan)
-    adtte_ds = adtte.derive_adtte(run_sql(con, "adtte", {"origin_day": plan.relapse.origin_day}), adsl_frame, plan)
+    adtte_rows = run_sql(con, "adtte", {"origin_day": plan.relapse.origin_day})
+    adtte_ds = adtte.derive_adtte(adtte_rows, adsl_frame, adsl_labels, plan)
     return adsl_ds, adqs_ds, adtte_ds, batch
 
 
