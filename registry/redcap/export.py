@@ -100,11 +100,14 @@ def transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
 
 
 def read_export(con, path: str | Path, project: Project, *, encoding: str | None = None,
-                ignore_extra: bool = False, export_format: str = "auto") -> ExportInfo:
-    """Load an export into the temp table ``raw`` of ``con`` and check its structure."""
+                ignore_extra: bool = False, export_format: str = "auto", sha256: str | None = None) -> ExportInfo:
+    """Load an export into the temp table ``raw`` of ``con`` and check its structure.
+
+    ``sha256`` is the file's hash when the caller has already computed it.
+    """
     path = Path(path)
     head = check_file(path)
-    info = ExportInfo(path=path, sha256=file_sha256(path), record_id_field=project.dictionary.record_id_field)
+    info = ExportInfo(path=path, sha256=sha256 or file_sha256(path), record_id_field=project.dictionary.record_id_field)
     from registry.redcap import odm
 
     is_odm = odm.is_odm_file(path, head)  # CDISC ODM XML: the parser reads its declared encoding itself

@@ -97,7 +97,7 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
         table = f"{s}.{quote_ident(plan.form)}"
         con.execute(
             f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
-            f"  r.__row from raw r {join} where {route} order by r.__row",
+            f"  r.__row from raw r {join} where {route}",
             {"form": plan.form},
         )
         _write_side_rows(con, project, plan, s, table, codes, missing_cols)
