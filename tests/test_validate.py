@@ -166,6 +166,10 @@ BAD_SUITES = {
     "a value of the wrong type": lambda d: edit_suite(
         d / "protocol" / "demographics.json",
         lambda s: s["expectations"][0]["kwargs"].update(min_value="old")),
+    "SQL naming {field} with no field in the meta": lambda d: edit_suite(
+        d / "protocol" / "madrs.json",
+        lambda s: next(e for e in s["expectations"]
+                       if e["kwargs"].get("unexpected_rows_query") == "@sql/visit_dates.sql")["meta"].pop("field")),
     "SQL that does not bind": lambda d: (d / "sql" / "relapse_dates.sql").write_text(
         "select record_id, redcap_event_name, redcap_repeat_instance, 'x' as field "
         "from {batch} where nope > 1"),

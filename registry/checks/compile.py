@@ -82,7 +82,8 @@ def compile_check(check: Check, table: str) -> Compiled | None:
 
 
 def _unexpected_rows(check: Check, table: str) -> Compiled:
-    query = check.kwargs["unexpected_rows_query"].format(batch=table)
+    field = quote_ident(check.field) if "{field}" in check.kwargs["unexpected_rows_query"] else ""
+    query = check.kwargs["unexpected_rows_query"].format(batch=table, field=field)
     sql = (
         "select cast(q.record_id as varchar) as record_id, cast(q.redcap_event_name as varchar), "
         "cast(q.redcap_repeat_instance as integer), coalesce(cast(q.field as varchar), ?) as field "

@@ -1,11 +1,12 @@
--- Protocol P5 (date order) for the MADRS visits: baseline <= week 8 <= week 16 (visits ordered
+-- Protocol P5 (date order) for a scale's visits: baseline <= week 8 <= week 16 (visits ordered
 -- by their scheduled day in _events), and no visit after the last follow-up contact
--- (disposition.disp_last_date). Dates are study days. Reported on the later visit's date.
+-- (disposition.disp_last_date). Dates are study days. {field} is the scale's date field (the
+-- check's meta.field, e.g. madrs_date); findings are reported on the later visit's date.
 with visits as (
-    select v.record_id, v.redcap_event_name, v.redcap_repeat_instance, v.madrs_date as day, e.day_offset
+    select v.record_id, v.redcap_event_name, v.redcap_repeat_instance, v.{field} as day, e.day_offset
     from {batch} as v
     join _events as e on e.unique_event_name = v.redcap_event_name
-    where v.madrs_date is not null and e.day_offset is not null
+    where v.{field} is not null and e.day_offset is not null
 ),
 
 out_of_order as (
@@ -30,5 +31,5 @@ final as (
     select * from after_last_contact
 )
 
-select record_id, redcap_event_name, redcap_repeat_instance, 'madrs_date' as field
+select record_id, redcap_event_name, redcap_repeat_instance, null as field  -- the check's meta.field
 from final
