@@ -356,10 +356,16 @@ def _check_keys(con, display: Path, project: Project, info: ExportInfo) -> None:
                           where=f"{display}, data row {bad[0]}, record {bad[1]}, field redcap_repeat_instance",
                           fix="export the data again; REDCap numbers every instance")
     dup = con.execute(
-        "select record_id, redcap_event_name, redcap_repeat_instrument, redcap_repeat_instance, "
-        "list(__row order by __row) from raw group by all having count(*) > 1 order by min(__row) limit 1"
+        "select record_id, redcap_event_name, redcap_repeat_instrument, redcap_repeat_instance "
+        "from raw group by all having count(*) > 1 order by min(__row) limit 1"
     ).fetchone()
     if dup:
+        rows = [r[0] for r in con.execute(
+            "select __row from raw where record_id = $r and redcap_event_name is not distinct from $e "
+            "and redcap_repeat_instrument is not distinct from $f and redcap_repeat_instance is not distinct from $i "
+            "order by __row", {"r": dup[0], "e": dup[1], "f": dup[2], "i": dup[3]},
+        ).fetchall()]
+        dup = (*dup, rows)
         key = f"record {dup[0]}" + (f", event {dup[1]}" if dup[1] else "") + (
             f", instrument {dup[2]}" if dup[2] else "") + (f", instance {dup[3]}" if dup[3] else "")
         rows = ", ".join(str(r) for r in dup[4][:10])

@@ -155,13 +155,14 @@ def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str,
             missing.append(f"select {keys_r}, '{fname}', '{code}' from raw r where r.{quote_ident(col)} = '1'")
     joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
                        for c in typed)
-    cte = (f"with j as materialized (select r.record_id, r.redcap_event_name, r.redcap_repeat_instance, {joined} "
-           f"from raw r join {table} t on t.__row = r.__row) " if typed else "")
+    if typed:  # the export cells and their typed values side by side, once for both inserts
+        con.execute(f"create or replace temp table j as select r.record_id, r.redcap_event_name, "
+                    f"r.redcap_repeat_instance, {joined} from raw r join {table} t on t.__row = r.__row")
     params = {"form": plan.form, "codes": codes}
     if fails:
-        con.execute(f"insert into {s}._cast_failures {cte}" + "\nunion all\n".join(fails), params)
+        con.execute(f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
     if missing:
-        con.execute(f"insert into {s}._missing_values {cte}" + "\nunion all\n".join(missing), params)
+        con.execute(f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
 
 
 def write_records(con, header: list[str], schema: str) -> int:
