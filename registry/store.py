@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,17 @@ def resolve_db(db: str | Path | None) -> Path:
     return Path(db or os.environ.get("REGISTRY_DB") or DEFAULT_DB)
 
 
-def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS):
-    """Open the registry, waiting up to ``wait`` seconds for another process's lock."""
+def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS,
+            catalog: str = "registry_db", use: bool = True):
+    """Open the registry, waiting up to ``wait`` seconds for another process's lock.
+
+    The file is attached to an in-memory database as ``catalog``; with ``use`` it becomes the
+    default catalog, otherwise new tables go to the in-memory one (for read-only staging).
+    """
     import duckdb
+
+    if not re.fullmatch(r"[a-z_]+", catalog):
+        raise ValueError(f"not a catalog name: {catalog!r}")
 
     path = resolve_db(db)
     if read_only and not path.exists():
@@ -43,13 +52,14 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
     deadline = time.monotonic() + wait
     # The file is attached under a fixed name, so that no file name (registry.duckdb, main.duckdb …)
     # can clash with the schemas inside it.
-    attach = "attach $path as registry_db (read_only)" if read_only else "attach $path as registry_db"
+    attach = f"attach $path as {catalog}" + (" (read_only)" if read_only else "")
     while True:
         con = duckdb.connect()
         con.execute("set enable_progress_bar = false")
         try:
             con.execute(attach, {"path": str(path)})
-            con.execute("use registry_db")
+            if use:
+                con.execute(f"use {catalog}")
             break
         except duckdb.Error as exc:
             con.close()

@@ -23,13 +23,11 @@ view                  columns
 
 from __future__ import annotations
 
-import time
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.analysis.plan import AnalysisPlan
-from registry.errors import RegistryBusyError, RegistryStateError
 
 if TYPE_CHECKING:
     import duckdb
@@ -73,46 +71,9 @@ def open_registry(db_path: str | Path | None, wait: float = 30.0) -> duckdb.Duck
     RegistryBusyError
         Another process still holds the file for writing after ``wait`` seconds.
     """
-    import duckdb
+    from registry import store
 
-    from registry.store import resolve_db
-
-    path = resolve_db(db_path)
-    if not path.is_file():
-        raise RegistryStateError(
-            f"no registry at {path}",
-            where=str(path),
-            fix="ingest an export first (`registry ingest FILE --db PATH`) or pass --db",
-        )
-    con = duckdb.connect()
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            con.execute("attach $path as reg (read_only)", {"path": str(path)})
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                con.close()
-                raise RegistryStateError(
-                    f"cannot open the registry: {str(exc).splitlines()[0]}",
-                    where=str(path),
-                    fix="pass the registry's .duckdb file with --db",
-                ) from None
-            if time.monotonic() >= deadline:
-                con.close()
-                raise RegistryBusyError(
-                    "the registry is in use by another process",
-                    where=str(path),
-                    fix="wait for the other registry command to finish, then retry",
-                ) from None
-            time.sleep(0.25)
-        except duckdb.Error as exc:
-            con.close()
-            raise RegistryStateError(
-                f"the file is not a registry: {str(exc).splitlines()[0]}",
-                where=str(path),
-                fix="pass the registry's .duckdb file with --db",
-            ) from None
+    con = store.connect(db_path, read_only=True, wait=wait, catalog="reg", use=False)
     con.execute("set search_path = 'memory.main,reg.main'")
     return con
 
