@@ -19,6 +19,30 @@ def needs_shared():
     return pytest.mark.skipif(not SHARED.exists(), reason="../shared/redcap_examples is not beside the repo")
 
 
+def batches_and_schemas(db: Path):
+    """The registry's batch rows and batch schemas: what a refused ingest must leave as it was."""
+    from registry import store
+
+    con = store.connect(db, read_only=True)
+    batches = con.execute("select batch_id, source_sha256 from registry.batches order by 1").fetchall()
+    schemas = sorted(r[0] for r in con.execute(
+        "select schema_name from duckdb_schemas() where schema_name like 'batch_%'").fetchall())
+    con.close()
+    return batches, schemas
+
+
+def refuse(cli, db, export, *args, expect: str) -> str:
+    """Ingest ``export`` expecting a refusal: message with where and fix, no traceback, registry unchanged."""
+    before = batches_and_schemas(db)
+    result = cli("ingest", export, "--db", db, *args)
+    assert result.exit_code != 0
+    assert expect in result.stderr
+    assert "where:" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert batches_and_schemas(db) == before
+    return result.stderr
+
+
 class Cli:
     """Runs `registry ...` in-process and keeps stdout and stderr apart."""
 

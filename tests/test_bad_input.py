@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REDCAP
-
-from registry import store
+from conftest import REDCAP, batches_and_schemas, refuse
 
 R = REDCAP / "REDCapR"
 LONG = R / "longitudinal"
@@ -15,17 +13,6 @@ LONG_ARGS = ["--dictionary", LONG / "dictionary.csv", "--events", LONG / "event.
 SPARSE = R / "repeating-instruments-sparse"
 
 
-def batches_and_schemas(db: Path):
-    con = store.connect(db, read_only=True)
-    batches = con.execute("select batch_id, source_sha256 from registry.batches order by 1").fetchall()
-    schemas = sorted(
-        r[0]
-        for r in con.execute(
-            "select schema_name from duckdb_schemas() where schema_name like 'batch_%'"
-        ).fetchall()
-    )
-    con.close()
-    return batches, schemas
 
 
 @pytest.fixture
@@ -35,15 +22,6 @@ def registry_with_one_batch(cli, db):
     return db
 
 
-def refuse(cli, db, export, *args, expect: str):
-    before = batches_and_schemas(db)
-    result = cli("ingest", export, "--db", db, *args)
-    assert result.exit_code != 0
-    assert expect in result.stderr
-    assert "where:" in result.stderr and "fix:" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert batches_and_schemas(db) == before
-    return result.stderr
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "export.csv") -> Path:

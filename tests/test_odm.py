@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REDCAP
+from conftest import REDCAP, refuse
 
 from registry import store
 from registry.errors import RegistryError
@@ -283,13 +283,6 @@ def query(db: Path, sql: str):
         con.close()
 
 
-def batches_and_schemas(db: Path):
-    con = store.connect(db, read_only=True)
-    batches = con.execute("select batch_id, source_sha256 from registry.batches order by 1").fetchall()
-    schemas = sorted(r[0] for r in con.execute(
-        "select schema_name from duckdb_schemas() where schema_name like 'batch_%'").fetchall())
-    con.close()
-    return batches, schemas
 
 
 # --- the REDCapR 'russian' project (REDCap 14.7.3, BOM, Cyrillic) -------------------------------
@@ -495,15 +488,6 @@ def registry_with_the_russian_batch(cli, db):
     return db
 
 
-def refuse(cli, db, export, *args, expect: str) -> str:
-    before = batches_and_schemas(db)
-    result = cli("ingest", export, "--db", db, *args)
-    assert result.exit_code != 0
-    assert expect in result.stderr
-    assert "where:" in result.stderr and "fix:" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert batches_and_schemas(db) == before
-    return result.stderr
 
 
 def test_a_truncated_odm_file_is_refused_with_where_it_ends(cli, registry_with_the_russian_batch, tmp_path):
