@@ -109,14 +109,15 @@ def _codes(project: Project, column: str) -> set[str]:
 
 def translate_labels(con, project: Project, header: list[str], display: str) -> None:
     """Rewrite the label cells of ``raw`` as codes."""
+    maps = column_label_map(project, header)
     rows = []
-    for col, mapping in column_label_map(project, header).items():
+    for col, mapping in maps.items():
         for label, codes in mapping.items():
             rows.append((col, label, codes[0] if len(codes) == 1 else None))
     con.execute("create or replace temp table __labels (col varchar, label varchar, code varchar)")
     if rows:
         con.executemany("insert into __labels values (?, ?, ?)", rows)
-    for col in column_label_map(project, header):
+    for col in maps:
         q = quote_ident(col)
         bad = con.execute(
             f"select r.__row, r.record_id, r.{q} from raw r join __labels l on l.col = $col and r.{q} = l.label "
