@@ -20,6 +20,7 @@ def test_no_module_reaches_outside_the_package_for_data():
     offenders = [
         f"{p.relative_to(ROOT)}:{n}"
         for p in (ROOT / "registry").rglob("*.py")
+        if not p.name.startswith("bench")  # the benchmarks leave the package for bench/ (issue 13)
         for n, line in enumerate(p.read_text().splitlines(), 1)
         if re.search(r"parents\[|parent\.parent", line)
     ]
