@@ -12,7 +12,8 @@ from registry import store
 from registry.checks.gate import run_gate
 from registry.errors import ChecksError
 
-FINDING_KEYS = {"record_id", "event", "instance", "field", "rule", "severity", "status"}
+FINDING_KEYS = {"record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site", "value",
+                "query"}
 
 
 def validate_json(cli, db, *extra):
