@@ -34,7 +34,8 @@ def test_init_writes_registry_toml_the_default_plan_and_the_default_checks(built
     assert (builtin_ws / "plan.toml").read_bytes() == resources.default_plan_path().read_bytes()
     shipped = resources.default_checks_dir()
     assert tree(builtin_ws / "checks") == [p for p in tree(shipped) if "__" not in p]
-    assert (builtin_ws / "checks" / "protocol" / "madrs.json").read_text() == (shipped / "protocol/madrs.json").read_text()
+    madrs = "protocol/madrs.json"
+    assert (builtin_ws / "checks" / madrs).read_text() == (shipped / madrs).read_text()
 
 
 def test_every_command_finds_the_workspace_from_a_sub_folder(cli, builtin_ws, monkeypatch):
