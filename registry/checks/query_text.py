@@ -31,8 +31,17 @@ class Labels:
 
     def field_label(self, name: str) -> str:
         base, _, code = name.partition("___")
+        if base not in self.fields and base.endswith("_complete"):
+            return f"The {base.removesuffix('_complete')} form"
         label = plain(self.fields[base][0]) if base in self.fields else name
         return f"{label} (choice {code})" if code else label
+
+    def shown_value(self, name: str, value: str) -> str:
+        """A date stored as a study day says so ("study day 52"); anything else as it is."""
+        validation = self.fields.get(name, ("", "", ""))[2]
+        if validation.startswith(("date", "datetime")) and value.lstrip("-").isdigit():
+            return f"study day {value}"
+        return value
 
     def event_label(self, event: str | None) -> str | None:
         return plain(self.events.get(event) or event) if event else None
@@ -48,7 +57,7 @@ def compose_query(field_name: str, rule: str, event: str | None, value: str | No
     """One sentence: what, where, with which value, what is wrong, what to do."""
     subject = labels.field_label(field_name)
     if value is not None:
-        subject += f" {value}"
+        subject += f" {labels.shown_value(field_name, value)}"
     where = labels.event_label(event)
     if where:
         subject += f" at {where}"
@@ -61,6 +70,8 @@ def _problem(rule: str, value: str | None, check: Check | None) -> str:
         return "holds a missing-data code instead of a value; enter the value if it is known"
     if rule == "C":
         return "does not fit the field's validation type (the registry stores it as blank)"
+    if rule == "H":
+        return "differs from what its calculation gives from the other fields"
     if check is None:
         return f"was flagged by rule {rule}"
     k = check.kwargs
@@ -83,7 +94,7 @@ def _problem(rule: str, value: str | None, check: Check | None) -> str:
         return "appears more than once for the same record, event and instance"
     if kind == "expect_column_values_to_be_in_type_list":
         return "is not stored with the type its field has"
-    return f"is flagged: {_short(check.why)}"
+    return f"does not pass the check that {_short(check.why)}"
 
 
 def _out_of_range(value: str | None, low, high) -> str:
