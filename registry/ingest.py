@@ -69,7 +69,8 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
         if redact is None:
             redact = project.phi_action == "redact"
         redacted = _phi_gate(con, project, info.columns, dropped, str(export), redact)
-        missing = check_missing_records(con, str(export), allow_missing_records)
+        missing = check_missing_records(con, str(export), {f.name for f in project.dictionary.fields},
+                                        allow_missing_records)
         step("checked")
         result = _write_batch(con, project, info, dropped, redacted, step)
         result.missing_records = missing

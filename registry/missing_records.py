@@ -34,12 +34,18 @@ class MissingRecords:
                 f"({100 * self.share:.0f}%) are not in this export: {first}")
 
 
-def check_missing_records(con, source: str, allow: bool) -> MissingRecords | None:
-    """Compare the export being ingested (table ``raw``) with the current batch; refuse a large loss."""
+def check_missing_records(con, source: str, field_names: set[str], allow: bool) -> MissingRecords | None:
+    """Compare the export being ingested (table ``raw``) with the current batch; refuse a large loss.
+
+    Only a batch of the same project counts: one whose dictionary shares at least half of the
+    fields of ``field_names`` (the project being ingested; its dictionary may have grown).
+    """
     row = con.execute("select batch_id from registry.batches where is_current").fetchone()
     if row is None:
         return None
     batch = store.get_batch(con, row[0])
+    if not _same_project(con, batch.schema, field_names):
+        return None
     missing = [r for (r,) in con.execute(store.read_sql("missing_records.sql"),
                                          {"current_records": f"{batch.schema}._records"}).fetchall()]
     if not missing:
@@ -54,3 +60,8 @@ def check_missing_records(con, source: str, allow: bool) -> MissingRecords | Non
                 "REDCap, ingest again with --allow-missing-records",
         )
     return found
+
+
+def _same_project(con, schema: str, field_names: set[str]) -> bool:
+    current = {name for (name,) in con.execute(f'select field_name from "{schema}"._dictionary').fetchall()}
+    return bool(field_names) and len(current & field_names) >= len(field_names) / 2
