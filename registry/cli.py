@@ -20,6 +20,7 @@ import typer
 from registry import workspace
 from registry.errors import RegistryError
 
+
 def _flag_type(self, ctx):
     """A flag takes no value: show no ``<bool>`` placeholder beside it in --help."""
     return None if self.is_flag else _option_type(self, ctx)
