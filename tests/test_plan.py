@@ -11,7 +11,7 @@ from analysis_registry import build_registry, plan_variant, reference_subjects, 
 
 from registry.analysis.lock import lock_plan
 from registry.analysis.plan import default_plan_path, read_plan
-from registry.analysis.run import analyze
+from registry.workflow import analyze
 from registry.errors import PlanError
 
 
