@@ -9,12 +9,12 @@ import re
 import pytest
 from analysis_registry import build_registry, plan_variant, reference_subjects
 
+from registry.analysis.methods import render_methods
 from registry.analysis.plan import default_plan_path, read_plan
-from registry.workflow import analyze
 from registry.analysis.trajectories import trajectory_data
 from registry.report.figures import km_curve_data, trajectory_frame, trajectory_means
-from registry.analysis.methods import render_methods
 from registry.report.tables import fmt, fmt_p
+from registry.workflow import analyze
 
 
 @pytest.fixture(scope="module")

@@ -177,9 +177,9 @@ def analyze(
     import time
 
     from registry.analysis.lock import check_plan_lock, read_lock_status
+    from registry.analysis.methods import render_methods
     from registry.analysis.provenance import check_gate as check_gate_status
     from registry.analysis.provenance import read_current_batch, read_gate_status
-    from registry.analysis.methods import render_methods
     from registry.analysis.results import build_results
     from registry.analysis.stage import open_registry
 
