@@ -83,3 +83,12 @@ create table if not exists registry.plan_locks (
     locked_at        timestamp not null,   -- UTC
     toolkit_version  varchar
 );
+
+-- One row per `registry analyze` run that wrote results.json: what the next report compares with.
+create table if not exists registry.analysis_runs (
+    batch_id      integer not null,
+    run_at        timestamp not null,   -- UTC
+    out_dir       varchar,
+    cohort_records json,                -- {cohort code: records} of the batch
+    estimates     json                  -- [{result, n, estimate}] of the prespecified results
+);

@@ -181,6 +181,7 @@ def analyze(
     from registry.analysis.provenance import check_gate as check_gate_status
     from registry.analysis.provenance import read_current_batch, read_gate_status
     from registry.analysis.results import build_results
+    from registry.analysis.since_previous import compute_since_previous, record_run
     from registry.analysis.stage import open_registry
 
     start = time.perf_counter()
@@ -212,7 +213,9 @@ def analyze(
     out = Path(out_dir) if out_dir is not None else batch_folder(
         reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]
     )
+    results["since_previous"] = compute_since_previous(db, batch["batch_id"], plan, results)
     path = write_json(out / "results.json", results, allow_nan=False)
+    record_run(db, batch["batch_id"], out, results, plan)
     if timings is not None:
         timings["total_s"] = time.perf_counter() - start
     return AnalyzeResult(out, results, [path], analysis)

@@ -101,7 +101,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         The HTML text and the Markdown text.
     """
     from registry import __version__
-    from registry.report import figures, mmrm_section, tables
+    from registry.report import figures, mmrm_section, since_previous_section, tables
 
     context = {
         "r": results,
@@ -116,6 +116,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "relapse": tables.relapse_summary(results, plan),
         "km": tables.km_table(results, plan),
         "mmrm": mmrm_section.mmrm_tables(results, plan),
+        "since": since_previous_section.since_previous_summary(results),
         "mmrm_difference": mmrm_section.mmrm_difference_label(plan),
         "methods": [*results["methods"], *mmrm_section.mmrm_methods(results, plan)],
         "any_one_sided": any(o.direction for o in plan.outcomes),
@@ -131,6 +132,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "trajectories": figures.plot_trajectories(results, plan),
         "km": figures.plot_km(results, plan),
         "mmrm": mmrm_section.plot_mmrm(results, plan),
+        "accrual": since_previous_section.plot_accrual(results, plan),
     }
     html = env.get_template("report.html.j2").render(**context)
     return html, markdown
