@@ -27,8 +27,13 @@ def add_context(con, schema: str, checks: dict[str, Check]) -> None:
     _fill_values(con, schema, labels)
     con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
     rows = con.execute("select query_id, field, rule, event, value, expectation from __context").fetchall()
-    texts = [(qid, compose_query(field, rule, event, value, checks.get(expectation), labels))
-             for qid, field, rule, event, value, expectation in rows]
+    sentences: dict[tuple, str] = {}  # many findings share field, rule, event and value
+    texts = []
+    for qid, *key in rows:
+        if (text := sentences.get(tuple(key))) is None:
+            field, rule, event, value, expectation = key
+            text = sentences[tuple(key)] = compose_query(field, rule, event, value, checks.get(expectation), labels)
+        texts.append((qid, text))
     con.execute("create or replace temp table __texts (query_id varchar, query varchar)")
     if texts:
         import pyarrow as pa
