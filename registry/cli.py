@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from registry import workspace
-from registry.cli_support import DbOption, _print_json, _registry, command
+from registry.cli_support import DbOption, _plain, _print_json, _registry, command
 
 
 def _flag_type(self, ctx):
@@ -279,10 +279,6 @@ def _change_line(c: dict) -> str:
     where = " / ".join(str(v) for v in (c["record_id"], c["event"], c["instance"]) if v is not None)
     return f"{where}  {c['field']}: {c['old']!r} -> {c['new']!r}"
 
-
-def _plain(text: str) -> str:
-    """No control characters from the data reach the terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
 # --- analysis plan and analyses (registry/analysis, registry/report) -------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from registry.cli_support import DbOption, _print_json, _registry, command
+from registry.cli_support import DbOption, _plain, _print_json, _registry, command
 
 queries_app = typer.Typer(help="Data queries: findings sent to sites and their answers read back.",
                           no_args_is_help=True)
@@ -105,7 +105,3 @@ def _print_queries(queries: list[dict], counts: list[dict]) -> None:
         typer.echo(_plain(f"{row['site'] or '(none)':<24} {row['new']:>6} {row['open']:>6} {row['confirmed']:>10} "
                           f"{row['resolved']:>9} {row['total']:>6}"))
 
-
-def _plain(text: str) -> str:
-    """No control characters from the data reach the terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)

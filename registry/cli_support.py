@@ -44,3 +44,8 @@ def _print_json(obj) -> None:
     typer.echo(json.dumps(obj, indent=2, default=str))
 
 
+
+
+def _plain(text: str) -> str:
+    """No control characters from the data reach the terminal."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
