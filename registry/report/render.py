@@ -129,6 +129,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
     context["figures"] = {
         "mean_change": figures.plot_mean_change(results, plan),
         "trajectories": figures.plot_trajectories(results, plan),
+        "trajectories_caption": figures.trajectory_caption(results, plan),
         "km": figures.plot_km(results, plan),
         "mmrm": mmrm_section.plot_mmrm(results, plan),
     }
