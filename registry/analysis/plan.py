@@ -127,6 +127,7 @@ class AnalysisPlan:
     power_target: float
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
+    max_trajectories: int = 200
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -425,6 +426,11 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     target = probability(power, "target", 0.8)
     power.done()
     mmrm = read_mmrm(top.table("mmrm", {}), tuple(scales), followup)
+    report = top.table("report", {})
+    max_trajectories = report.get("max_trajectories", int, 200)
+    if max_trajectories < 0:
+        report.fail("max_trajectories", f"{max_trajectories} is negative", "set e.g. `max_trajectories = 200`")
+    report.done()
     top.done()
     return AnalysisPlan(
         path=path,
@@ -454,4 +460,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         power_target=target,
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
+        max_trajectories=max_trajectories,
     )
