@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DB ?= registry.duckdb
 SAMPLE := sample_data/sample_export.csv
 
-.PHONY: install test lint bench analyze clean
+.PHONY: install test lint bench bench-quick analyze clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,10 +19,14 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check registry tests sample_data
+	$(BIN)/ruff check registry tests sample_data bench
 
+# Every bench/bench_*.py module (bench/README.md); bench-quick runs them on 2,000 patients.
 bench: install
-	$(BIN)/python -m registry.bench
+	$(BIN)/python -m bench.run
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick
 
 # The recipe: lock the plan (before any data), ingest the sample (once), gate it, analyse it.
 analyze: install

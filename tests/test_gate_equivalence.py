@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from gate_registry import CHECKS, registry_copy
 
+from bench.bench_gate import bench_gate
 from registry import store
-from registry.bench_gate import bench_gate
 from registry.checks.gate import collect_hits, run_gate
 from registry.checks.gx_pandas import gx_runs_it, run_gx_pandas
 from registry.checks.suites import load_suites

@@ -165,7 +165,7 @@ def analyze(
     override_reason : str, optional
         Written reason to analyse a batch that has not passed the gate; recorded.
     check_gate : bool
-        False only for benchmarks (:mod:`registry.bench_analyze`).
+        False only for benchmarks (``bench/bench_analyze.py``).
     timings : dict, optional
         Receives seconds per step.
 

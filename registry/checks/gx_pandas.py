@@ -4,7 +4,7 @@ This is the straightforward path (stack notes §3): pull each table into pandas,
 suite, run a ``ValidationDefinition`` with ``COMPLETE`` results and the key columns as
 ``unexpected_index_column_names``. The gate does not use it: it is the reference that
 ``tests/test_gate_equivalence.py`` compares the SQL compilation with, and the baseline of
-``registry.bench_gate``. ``unexpected_rows_expectation`` has no pandas implementation in GX,
+``bench/bench_gate.py``. ``unexpected_rows_expectation`` has no pandas implementation in GX,
 so those expectations are left out here (:func:`gx_runs_it`).
 """
 

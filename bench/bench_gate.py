@@ -13,6 +13,8 @@
 
 It also checks that both report the same offending rows for every shared expectation.
 
+Run: ``python -m bench.run gate`` (``--quick`` for 2,000 patients).
+
 >>> result = bench_gate("registry.duckdb")  # doctest: +SKIP
 >>> result["speedup_same_checks"] >= 5  # doctest: +SKIP
 True
@@ -24,7 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench._common import ROOT, patients, registry_file, write_result
 
 
 def bench_gate(db_path: str | Path, checks_dir: str | Path | None = None, repeat: int = 3) -> dict:
@@ -91,8 +93,13 @@ def bench_gate(db_path: str | Path, checks_dir: str | Path | None = None, repeat
     }
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main(quick: bool = False) -> None:
     import json
-    import sys
 
-    print(json.dumps(bench_gate(sys.argv[1]), indent=2))
+    result = bench_gate(registry_file(patients(quick)), repeat=1 if quick else 3)
+    print(f"gate: {json.dumps(result)}")
+    print(f"wrote {write_result('bench_gate', result)}")
+
+
+if __name__ == "__main__":
+    main()

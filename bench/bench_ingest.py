@@ -1,19 +1,15 @@
-"""``make bench``: the figures the issues ask for, measured in one run.
+"""CLI start-up and ingest speed.
 
 1. ``registry --help`` wall time, median of 5 (goal < 0.4 s).
 2. Ingest of a generated 20,000-patient export against DuckDB's own ``read_csv`` of the same
    file into one table (into a DuckDB file, as the ingest writes, and in memory), each in a
-   fresh process; peak memory of the ingest (goal: at most 2x, under 2 GB).
-3. The data-quality gate on that registry against the same suites run by Great Expectations
-   on pandas frames (goal: at least 5x faster), if the gate module is present.
-4. ``registry analyze`` on that registry, if the analysis module is present.
+   fresh process; peak memory of the ingest (goal: at most 1.0x, under 1 GB).
 
-Results are printed and written to ``bench_out/bench.json``.
+Results are printed and written to ``bench_out/bench_ingest.json``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -21,10 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench_out"
-BIN = Path(sys.executable).parent
-PATIENTS = int(os.environ.get("BENCH_PATIENTS", "20000"))
+from bench._common import BIN, OUT, ROOT, export_file, patients, write_result
 
 READ_CSV = """
 import duckdb, sys, time
@@ -93,36 +86,18 @@ def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
     }, db
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    export = OUT / f"export_{PATIENTS}.csv"
-    if not export.exists():
-        subprocess.run([sys.executable, "-m", "sample_data.generate", "--patients", str(PATIENTS), "--seed", "1",
-                        "--out", str(export)], check=True, cwd=ROOT)
-    results: dict = {"patients": PATIENTS}
+def main(quick: bool = False) -> None:
+    n = patients(quick)
+    export = export_file(n)
+    results: dict = {"patients": n}
     results["cli"] = bench_help()
     print(f"registry --help: median {results['cli']['help_median_s']} s (goal < 0.4 s)")
-    results["ingest"], db = bench_ingest(export)
+    results["ingest"], _ = bench_ingest(export, rounds=1 if quick else 3)
     r = results["ingest"]
     print(f"ingest {r['export_rows']} rows ({r['export_mb']} MB): {r['ingest_s']} s; DuckDB read_csv into a file "
           f"{r['read_csv_into_file_s']} s ({r['ratio_vs_read_csv_into_file']}x), in memory "
           f"{r['read_csv_in_memory_s']} s ({r['ratio_vs_read_csv_in_memory']}x); peak RSS {r['ingest_peak_rss_mb']} MB")
-    try:
-        from registry.bench_gate import bench_gate
-    except ImportError:
-        bench_gate = None
-    if bench_gate:
-        results["gate"] = bench_gate(db)
-        print(f"gate: {json.dumps(results['gate'])}")
-    try:
-        from registry.bench_analyze import bench_analyze
-    except ImportError:
-        bench_analyze = None
-    if bench_analyze:
-        results["analyze"] = bench_analyze(db)
-        print(f"analyze: {json.dumps(results['analyze'])}")
-    (OUT / "bench.json").write_text(json.dumps(results, indent=2))
-    print(f"wrote {OUT / 'bench.json'}")
+    print(f"wrote {write_result('bench_ingest', results)}")
 
 
 if __name__ == "__main__":

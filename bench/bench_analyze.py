@@ -6,7 +6,9 @@ derivation, survival fits, rendering) and the whole run, in this process and in 
 
 Examples
 --------
->>> from registry.bench_analyze import bench_analyze
+Run: ``python -m bench.run analyze`` (``--quick`` for 2,000 patients).
+
+>>> from bench.bench_analyze import bench_analyze
 >>> bench_analyze("bench_out/registry.duckdb")              # doctest: +SKIP
 {'subjects': 20000, 'total_s': 6.1, ...}
 """
@@ -89,7 +91,15 @@ def bench_analyze(db_path: str | Path, repeat: int = 3) -> dict:
     return out
 
 
-if __name__ == "__main__":
+def main(quick: bool = False) -> None:
     import json
 
-    print(json.dumps(bench_analyze(sys.argv[1] if len(sys.argv) > 1 else "registry.duckdb"), indent=2))
+    from bench._common import patients, registry_file, write_result
+
+    result = bench_analyze(registry_file(patients(quick)), repeat=1 if quick else 3)
+    print(f"analyze: {json.dumps({k: v for k, v in result.items() if k != 'runs'})}")
+    print(f"wrote {write_result('bench_analyze', result)}")
+
+
+if __name__ == "__main__":
+    main()
