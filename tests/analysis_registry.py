@@ -258,6 +258,15 @@ def plan_variant(directory: Path, *replacements: tuple[str, str], name: str = "p
     return path
 
 
+# the plan's relapse analysis of everyone from day 0 (the analysis before relapse among responders)
+DAY0 = (('at_risk = "responders"', 'at_risk = "all"'), ('origin = "onset"', 'origin = "day0"'))
+
+
+def day0_plan(directory: Path, *replacements: tuple[str, str], name: str = "plan.toml") -> Path:
+    """The default plan with ``[relapse] at_risk = "all"``, ``origin = "day0"`` (and ``replacements``)."""
+    return plan_variant(directory, *DAY0, *replacements, name=name)
+
+
 def run_steps(db: Path, plan_path: Path | None = None):
     """Stage and derive on a fixture registry: (plan, connection) with _subjects built."""
     from registry.analysis.plan import default_plan_path, read_plan

@@ -29,6 +29,8 @@ COMPARISONS = ("<", "<=", ">", ">=")
 MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
 RATE_KINDS = ("response", "remission")
+AT_RISK = ("responders", "remitters", "all")  # [relapse] at_risk
+ORIGINS = ("onset", "day0")  # [relapse] origin
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class RelapseRule:
     censoring_rule: str
     last_contact_form: str
     last_contact_day: str
+    at_risk: str = "responders"  # "responders" | "remitters" | "all"
+    origin: str = "onset"  # "onset" | "day0"
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class AnalysisPlan:
     power_target: float
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
+    cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -282,7 +287,15 @@ def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
         rule,
         contact_form,
         contact_day,
+        t.get("at_risk", str, "responders", choices=AT_RISK),
+        t.get("origin", str, "onset", choices=ORIGINS),
     )
+    if rule_.at_risk == "all" and rule_.origin == "onset":
+        t.fail(
+            "origin",
+            'with `at_risk = "all"` there is no onset to count time from',
+            'set `origin = "day0"`, or `at_risk = "responders"` (or "remitters")',
+        )
     t.done()
     return rule_
 
@@ -419,6 +432,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
                 "covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"'
             )
         covariates.append(FieldRef(parts[0], parts[1]))
+    adjust_baseline = cox.get("adjust_baseline", bool, False)
     cox.done()
 
     power = top.table("power")
@@ -454,4 +468,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         power_target=target,
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
+        cox_adjust_baseline=adjust_baseline,
     )

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-AT_RISK_STEP_DAYS = 28
-
 
 @dataclass
 class Analysis:
@@ -37,15 +35,13 @@ class Analysis:
     pairs: pd.DataFrame
     paired: pd.DataFrame
     rates: pd.DataFrame
-    relapse: pd.DataFrame
-    km: pd.DataFrame
-    medians: dict
-    at_risk: pd.DataFrame
-    logrank: dict
-    cox: dict
+    relapse: pd.DataFrame  # at-risk subjects' times (registry.analysis.relapse)
+    relapse_summary: dict  # results.json `relapse` fits (registry.analysis.time_to_event)
+    relapse_population: dict  # results.json `relapse.population`
     ignored: dict
     mcnemar: pd.DataFrame
-    median_cis: dict
+    onset: pd.DataFrame  # registry.analysis.onset
+    time_to: dict = field(default_factory=dict)  # "response"/"remission" -> results.json dict
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
 
 
@@ -68,7 +64,7 @@ def compute_analysis(
     """
     import time
 
-    from registry.analysis import mmrm, paired, paired_rates, population, rates, relapse
+    from registry.analysis import mmrm, onset, paired, paired_rates, population, rates, relapse, time_to_event
     from registry.analysis.stage import stage_plan_data
 
     clock = time.perf_counter()
@@ -92,18 +88,24 @@ def compute_analysis(
     tick("rates_s")
     times = relapse.derive_relapse(con, plan)
     ignored = relapse.count_ignored_events(con, plan)
+    onset_frame = con.execute("select * from _onset order by cohort, record_id").df()
+    at_risk = onset.derive_relapse_population(con, plan)
     tick("relapse_derive_s")
-    cohorts = [code for code, _ in plan.cohorts]
-    km = relapse.fit_km(times, plan.confidence)
-    medians = relapse.compute_medians(times, km, cohorts)
-    median_cis = relapse.compute_median_cis(km, cohorts)
-    horizon = float(times["days"].max()) if len(times) else 0.0
-    days = [float(d) for d in range(0, int(horizon) + 1, AT_RISK_STEP_DAYS)]
-    at_risk = relapse.compute_at_risk(times, days, cohorts)
-    logrank = relapse.fit_logrank(times, plan.cox_compare, plan.cox_reference)
-    cox = relapse.fit_cox(
-        times, plan.cox_compare, plan.cox_reference, _covariates(con, plan), plan.confidence
-    )
+    covariates = _covariates(con, plan)
+    baseline = time_to_event.baseline_covariate(onset_frame, plan)
+    if plan.relapse.origin == "onset" and plan.relapse.at_risk != "all":
+        times = times.assign(onset_day=times["origin"])
+    else:
+        times = times.assign(onset_day=None)
+    relapse_summary = time_to_event.summarise(times, plan, covariates, baseline)
+    time_to = {}
+    for kind in onset.KINDS:
+        subjects_, left = onset.time_to_onset(onset_frame, kind, plan.relapse.origin_day)
+        time_to[kind] = {
+            "subjects": subjects_,
+            "left_out": onset.left_out_summary(left, plan),
+            **time_to_event.summarise(subjects_, plan, covariates, baseline),
+        }
     tick("relapse_fit_s")
     mmrm_results = mmrm.compute_mmrm(pairs, plan)
     tick("mmrm_s")
@@ -114,14 +116,12 @@ def compute_analysis(
         paired_frame,
         rate_frame,
         times,
-        km,
-        medians,
-        at_risk,
-        logrank,
-        cox,
+        relapse_summary,
+        onset.population_summary(at_risk, plan),
         ignored,
         mcnemar,
-        median_cis,
+        onset_frame,
+        time_to,
         mmrm_results,
     )
 
