@@ -68,3 +68,48 @@ def test_a_checkbox_with_no_box_ticked_is_missing(con):
     both = {r["level"]: (r["count"], r["n"]) for r in rows if r["cohort"] is None}
     # A0 (1), A1 (99), A4 (1 and 99), B0 (1), B2 (99): 5 subjects with a box ticked
     assert both == {"1": (3, 5), "99": (3, 5)}
+
+
+def test_analyze_writes_table_1_and_adverse_event_rows_with_the_contract_keys(tmp_path):
+    from analysis_registry import build_registry, reference_subjects
+
+    from registry.workflow import analyze
+
+    db = build_registry(tmp_path / "r.duckdb", reference_subjects())
+    res = analyze(db, None, tmp_path / "out")
+    rows = res.results["baseline_characteristics"]
+    keys = {
+        "variable",
+        "label",
+        "level",
+        "cohort",
+        "n",
+        "mean",
+        "sd",
+        "median",
+        "q1",
+        "q3",
+        "count",
+        "percent",
+        "missing",
+    }
+    assert rows and all(set(r) == keys for r in rows)
+    madrs = {r["cohort"]: r for r in rows if r["variable"] == "madrs.madrs_total"}
+    # the analysed subjects' baseline MADRS totals (reference.R's base1 plus two baseline-only 30s)
+    assert madrs[1]["n"] == 12 and madrs[1]["mean"] == pytest.approx((sum(AGE_FREE_BASE1) + 60) / 12)
+    assert madrs[None]["n"] == madrs[1]["n"] + madrs[2]["n"]
+    sex = [r for r in rows if r["variable"] == "demographics.dem_sex"]
+    assert sex == []  # the fixture records no sex: a categorical variable without values has no level rows
+    assert res.results["adverse_events"][0] == {
+        "cohort": 1,
+        "category": "any",
+        "level": None,
+        "subjects": 0,
+        "events": 0,
+        "percent": 0.0,
+    }
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Table 1: baseline characteristics" in md and "## Adverse events" in md
+
+
+AGE_FREE_BASE1 = [32, 28, 35, 30, 26, 33, 29, 31, 27, 34]

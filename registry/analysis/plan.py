@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry import resources
+from registry.analysis.baseline_table import read_baseline_entries
 from registry.analysis.mmrm_plan import MmrmPlan, read_mmrm
+from registry.analysis.safety import AdverseEventFields
 from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
@@ -132,6 +134,8 @@ class AnalysisPlan:
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
     cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
+    adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
+    baseline: tuple = ()  # [[baseline]]: Table 1 variables (registry.analysis.baseline_table)
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -428,9 +432,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     for cov in cox.get("covariates", list, []):
         parts = cov.split(".") if isinstance(cov, str) else []
         if len(parts) != 2 or not all(NAME_RE.match(p) for p in parts):
-            cox.fail(
-                "covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"'
-            )
+            cox.fail("covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"')
         covariates.append(FieldRef(parts[0], parts[1]))
     adjust_baseline = cox.get("adjust_baseline", bool, False)
     cox.done()
@@ -439,6 +441,20 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     target = probability(power, "target", 0.8)
     power.done()
     mmrm = read_mmrm(top.table("mmrm", {}), tuple(scales), followup)
+    baseline_vars = read_baseline_entries(top.get("baseline", list, []), TomlTable, path)
+    ae_fields = None
+    if "adverse_events" in top.data:
+        ae = top.table("adverse_events")
+        ae_fields = AdverseEventFields(
+            ae.name_("form"),
+            ae.name_("date"),
+            ae.name_("term"),
+            ae.name_("severity"),
+            ae.name_("serious"),
+            ae.get("serious_value", int, 1),
+            ae.name_("related"),
+        )
+        ae.done()
     top.done()
     return AnalysisPlan(
         path=path,
@@ -469,4 +485,6 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
         cox_adjust_baseline=adjust_baseline,
+        baseline=baseline_vars,
+        adverse_events=ae_fields,
     )

@@ -225,6 +225,8 @@ def build_results(
                 for kind, part in analysis.time_to.items()
             },
             "mmrm": analysis.mmrm,
+            "baseline_characteristics": analysis.baseline_characteristics,
+            "adverse_events": analysis.adverse_events,
             "trajectories": to_columns(trajectory_data(analysis.pairs, plan)),
             "methods": methods,
         }

@@ -42,6 +42,8 @@ class Analysis:
     mcnemar: pd.DataFrame
     onset: pd.DataFrame  # registry.analysis.onset
     time_to: dict = field(default_factory=dict)  # "response"/"remission" -> results.json dict
+    baseline_characteristics: list = field(default_factory=list)  # Table 1 rows
+    adverse_events: list = field(default_factory=list)  # registry.analysis.safety rows
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
 
 
@@ -55,16 +57,25 @@ class AnalyzeResult:
     analysis: Analysis
 
 
-def compute_analysis(
-    con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None
-) -> Analysis:
+def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None) -> Analysis:
     """Stage the plan's data and run every prespecified analysis (steps 3 and 4).
 
     ``timings``, if given, receives the seconds each step took.
     """
     import time
 
-    from registry.analysis import mmrm, onset, paired, paired_rates, population, rates, relapse, time_to_event
+    from registry.analysis import (
+        baseline_table,
+        mmrm,
+        onset,
+        paired,
+        paired_rates,
+        population,
+        rates,
+        relapse,
+        safety,
+        time_to_event,
+    )
     from registry.analysis.stage import stage_plan_data
 
     clock = time.perf_counter()
@@ -107,6 +118,13 @@ def compute_analysis(
             **time_to_event.summarise(subjects_, plan, covariates, baseline),
         }
     tick("relapse_fit_s")
+    analysed = subjects[subjects["analysed"].astype(bool)][["record_id", "cohort"]]
+    table1 = baseline_table.baseline_rows(con, plan.baseline, analysed, [c for c, _ in plan.cohorts])
+    ae_rows = []
+    if plan.adverse_events is not None:
+        ae_rows = safety.adverse_event_rows(
+            safety.read_events(con, plan.adverse_events), analysed, [c for c, _ in plan.cohorts]
+        )
     mmrm_results = mmrm.compute_mmrm(pairs, plan)
     tick("mmrm_s")
     return Analysis(
@@ -122,16 +140,16 @@ def compute_analysis(
         mcnemar,
         onset_frame,
         time_to,
-        mmrm_results,
+        mmrm=mmrm_results,
+        baseline_characteristics=table1,
+        adverse_events=ae_rows,
     )
 
 
 def _covariates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame | None:
     if not plan.cox_covariates:
         return None
-    long = con.execute(
-        "select record_id, name, max(value) as value from _covariates group by record_id, name"
-    ).df()
+    long = con.execute("select record_id, name, max(value) as value from _covariates group by record_id, name").df()
     return long.pivot(index="record_id", columns="name", values="value").reset_index()
 
 
@@ -210,8 +228,10 @@ def analyze(
         generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         methods=[*render_methods(plan), *mmrm_methods(analysis.mmrm, plan)],
     )
-    out = Path(out_dir) if out_dir is not None else batch_folder(
-        reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]
+    out = (
+        Path(out_dir)
+        if out_dir is not None
+        else batch_folder(reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"])
     )
     path = write_json(out / "results.json", results, allow_nan=False)
     if timings is not None:
