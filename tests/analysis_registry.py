@@ -15,7 +15,17 @@ from pathlib import Path
 import duckdb
 
 FORMS = {
-    "demographics": {"dem_cohort": "INTEGER", "dem_age": "BIGINT", "dem_index_date": "INTEGER"},
+    "demographics": {
+        "dem_cohort": "INTEGER",
+        "dem_age": "BIGINT",
+        "dem_index_date": "INTEGER",
+        "dem_sex": "INTEGER",
+        "dem_ethnicity": "INTEGER",
+        "dem_esk_start_date": "INTEGER",
+        "dem_tx_failures": "BIGINT",
+        **{f"dem_race___{c}": "BOOLEAN" for c in (1, 2, 3, 4, 5, 6, 99)},
+        **{f"dem_concomitant___{c}": "BOOLEAN" for c in range(1, 14)},
+    },
     "eligibility": {
         "elig_mde": "INTEGER",
         "elig_trd": "INTEGER",
@@ -31,6 +41,13 @@ FORMS = {
         "esk_sirolimus": "INTEGER",
         "esk_madrs_total": "BIGINT",
         "esk_phq9_total": "BIGINT",
+    },
+    "adverse_event": {
+        "ae_date": "INTEGER",
+        "ae_term": "VARCHAR",
+        "ae_severity": "INTEGER",
+        "ae_serious": "INTEGER",
+        "ae_related": "INTEGER",
     },
     "disposition": {
         "disp_last_date": "INTEGER",
@@ -183,9 +200,7 @@ def build_registry(
 def add_validation_run(path: Path, passed: bool, run_at: datetime) -> None:
     """Append a gate run for batch 1."""
     con = connect(path)
-    con.execute(
-        "insert into registry.validation_runs values (1, ?, ?, ?, 0)", [run_at, passed, 0 if passed else 1]
-    )
+    con.execute("insert into registry.validation_runs values (1, ?, ?, ?, 0)", [run_at, passed, 0 if passed else 1])
     con.close()
 
 
@@ -196,13 +211,9 @@ BASE2 = [30, 25, 31, 28, 33, 27, 29, 26]
 WK8_2 = [31, 27, 30, 33, 34, 25, 32, 30]
 # (days, event) per cohort, as in reference.R's survival data.
 SURV1 = list(
-    zip(
-        [12, 20, 20, 35, 42, 56, 60, 75, 90, 112, 120, 130], [1, 1, 0, 1, 0, 1, 1, 0, 1, 0, 0, 0], strict=True
-    )
+    zip([12, 20, 20, 35, 42, 56, 60, 75, 90, 112, 120, 130], [1, 1, 0, 1, 0, 1, 1, 0, 1, 0, 0, 0], strict=True)
 )
-SURV2 = list(
-    zip([8, 15, 20, 20, 28, 30, 41, 56, 70, 84, 100, 126], [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0], strict=True)
-)
+SURV2 = list(zip([8, 15, 20, 20, 28, 30, 41, 56, 70, 84, 100, 126], [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0], strict=True))
 
 
 def reference_subjects() -> list[Subject]:
@@ -256,6 +267,15 @@ def plan_variant(directory: Path, *replacements: tuple[str, str], name: str = "p
     path = directory / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# the plan's relapse analysis of everyone from day 0 (the analysis before relapse among responders)
+DAY0 = (('at_risk = "responders"', 'at_risk = "all"'), ('origin = "onset"', 'origin = "day0"'))
+
+
+def day0_plan(directory: Path, *replacements: tuple[str, str], name: str = "plan.toml") -> Path:
+    """The default plan with ``[relapse] at_risk = "all"``, ``origin = "day0"`` (and ``replacements``)."""
+    return plan_variant(directory, *DAY0, *replacements, name=name)
 
 
 def run_steps(db: Path, plan_path: Path | None = None):

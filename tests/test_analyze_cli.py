@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 
 import pytest
-from analysis_registry import add_validation_run, build_registry, plan_variant, reference_subjects
+from analysis_registry import add_validation_run, build_registry, day0_plan, plan_variant, reference_subjects
 from typer.testing import CliRunner
 
 from registry.analysis.plan import default_plan_path, read_plan
@@ -43,7 +43,7 @@ def test_analyze_writes_results_json_and_both_reports(db, tmp_path):
 
 
 def test_results_json_has_the_contract_keys(db, tmp_path):
-    run("analyze", "--db", db, "--out", tmp_path / "out")
+    run("analyze", "--db", db, "--out", tmp_path / "out", "--plan", day0_plan(tmp_path))
     data = read_results(tmp_path / "out")
     assert {"plan", "batch", "paired", "rates", "relapse", "exploratory"} <= set(data)
     assert {"sha256", "locked", "locked_before_data"} <= set(data["plan"])
@@ -78,7 +78,14 @@ def test_results_json_has_the_contract_keys(db, tmp_path):
     assert {r["kind"] for r in data["rates"]} == {"response", "remission"}
     rel = data["relapse"]
     assert {"subjects", "km", "median_days", "logrank", "cox"} <= set(rel)
-    assert all({"record_id", "cohort", "days", "event", "criterion"} == set(s) for s in rel["subjects"])
+    assert all({"record_id", "cohort", "days", "event", "criterion", "onset_day"} == set(s) for s in rel["subjects"])
+    assert all(s["onset_day"] is None for s in rel["subjects"])
+    assert rel["population"] == {
+        "at_risk": "all",
+        "origin": "day0",
+        "not_at_risk": {"1": 0, "2": 0},
+        "not_at_risk_reasons": {"1": {}, "2": {}},
+    }
     assert all(
         {"cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"} == set(k) for k in rel["km"]
     )
@@ -87,7 +94,8 @@ def test_results_json_has_the_contract_keys(db, tmp_path):
 
 
 def test_results_json_numbers_are_the_r_reference_values(db, tmp_path):
-    run("analyze", "--db", db, "--out", tmp_path / "out")
+    # at_risk = "all", origin = "day0" reproduce the analysis of everyone from day 0 exactly
+    run("analyze", "--db", db, "--out", tmp_path / "out", "--plan", day0_plan(tmp_path))
     data = read_results(tmp_path / "out")
     row = next(
         r for r in data["paired"] if (r["cohort"], r["scale"], r["visit"]) == (1, "madrs", "week_8_arm_1")

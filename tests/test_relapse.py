@@ -20,7 +20,7 @@ from analysis_registry import (
     SURV2,
     Subject,
     build_registry,
-    plan_variant,
+    day0_plan,
     reference_subjects,
     run_steps,
 )
@@ -182,7 +182,7 @@ def test_the_cox_model_is_not_estimated_when_a_cohort_has_no_relapse():
 
 def test_relapse_times_derived_from_the_registry_are_the_r_reference_data(tmp_path):
     db = build_registry(tmp_path / "r.duckdb", reference_subjects())
-    plan, con = run_steps(db)
+    plan, con = run_steps(db, day0_plan(tmp_path))
     times = derive_relapse(con, plan)
     con.close()
     expected = reference_frame().sort_values(["cohort", "days"]).reset_index(drop=True)
@@ -197,7 +197,7 @@ def test_relapse_times_derived_from_the_registry_are_the_r_reference_data(tmp_pa
 
 def relapse_of(tmp_path, subjects, plan_path=None):
     db = build_registry(tmp_path / "r.duckdb", subjects)
-    plan, con = run_steps(db, plan_path)
+    plan, con = run_steps(db, plan_path or day0_plan(tmp_path))
     times = derive_relapse(con, plan)
     con.close()
     return {r.record_id: (r.days, bool(r.event), r.criterion) for r in times.itertuples()}
@@ -272,12 +272,12 @@ def test_a_day_rated_at_a_visit_and_a_session_counts_once_with_the_visit_rating(
 
 
 def test_the_event_can_be_dated_on_the_last_assessment_of_the_run(tmp_path):
-    plan = plan_variant(tmp_path, ('event_dated_on = "first"', 'event_dated_on = "last"'))
+    plan = day0_plan(tmp_path, ('event_dated_on = "first"', 'event_dated_on = "last"'))
     assert relapse_of(tmp_path, [sessions("A", (10, 25), (17, 25))], plan)["A"] == (17, True, "score")
 
 
 def test_three_consecutive_assessments_when_the_plan_asks_for_three(tmp_path):
-    plan = plan_variant(tmp_path, ("consecutive = 2", "consecutive = 3"))
+    plan = day0_plan(tmp_path, ("consecutive = 2", "consecutive = 3"))
     out = relapse_of(
         tmp_path, [sessions("A", (10, 25), (17, 25)), sessions("B", (10, 25), (17, 25), (24, 23))], plan
     )
@@ -306,7 +306,7 @@ def test_clinician_relapses_the_rule_cannot_use_are_counted_for_the_report(tmp_p
     con = connect(db)
     con.execute("update batch_1.disposition set relapse_date = null where record_id = 'B'")
     con.close()
-    plan, con = run_steps(db)
+    plan, con = run_steps(db, day0_plan(tmp_path))
     ignored = count_ignored_events(con, plan)
     times = derive_relapse(con, plan)
     con.close()

@@ -7,7 +7,7 @@ import base64
 import re
 
 import pytest
-from analysis_registry import build_registry, plan_variant, reference_subjects
+from analysis_registry import build_registry, day0_plan, plan_variant, reference_subjects
 
 from registry.analysis.methods import render_methods
 from registry.analysis.plan import default_plan_path, read_plan
@@ -21,7 +21,7 @@ from registry.workflow import analyze
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     db = build_registry(tmp / "r.duckdb", reference_subjects())
-    res = analyze(db, None, tmp / "out")
+    res = analyze(db, day0_plan(tmp), tmp / "out")  # everyone from day 0: the R reference data
     return res, (tmp / "out" / "report.md").read_text(), (tmp / "out" / "report.html").read_text()
 
 
@@ -95,7 +95,7 @@ def test_the_rates_table_gives_counts_rates_and_exact_intervals(report):
 
 def test_the_provenance_names_batch_export_hash_plan_hash_lock_version_and_date(report):
     res, md, html = report
-    plan = read_plan(default_plan_path())
+    plan = read_plan(res.results["plan"]["file"])
     for text in (md, html):
         assert "ab" * 32 in text and plan.sha256 in text and "registry 0.1.0" in text
         assert res.results["generated_at"] in text

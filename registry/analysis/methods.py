@@ -131,8 +131,25 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
         else ""
     )
     cohort_labels = dict(plan.cohorts)
+    if rule.at_risk == "all":
+        at_risk = f"Time to relapse is counted in days since day {rule.origin_day} (the index date)."
+    else:
+        onset = (
+            f"response (the first {scale} assessment after day {rule.origin_day} at least "
+            f"{_fmt(plan.response_min_reduction_percent)}% below the subject's baseline total)"
+            if rule.at_risk == "responders"
+            else f"remission (the first {scale} assessment after day {rule.origin_day} meeting the "
+            "remission definition)"
+        )
+        at_risk = (
+            f"Relapse is only defined for patients who first got better: the subjects at risk are those "
+            f"with an onset of {onset}; subjects without a baseline total or without an onset are not at "
+            f"risk and are counted per cohort. The rule below applies to assessments and clinician "
+            f"reports strictly after the onset day, which replaces day {rule.origin_day} in it; time is "
+            + ("counted from the onset day." if rule.origin == "onset" else f"counted from day {rule.origin_day}.")
+        )
     relapse = (
-        f"Time to relapse is counted in days since day {rule.origin_day} (the index date). Relapse is the "
+        f"{at_risk} Relapse is the "
         f"earlier of (a) {scale} {SYMBOL[rule.comparison]} {_fmt(rule.threshold)} on {run} after day "
         f"{rule.origin_day}{gap}; assessments are the {sources} taken together and ordered by day, a day "
         f"rated by more than one source counts once (the {rule.ratings[0].name} rating), and unrated "
@@ -149,9 +166,15 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
         f"({cohort_labels.get(plan.cox_reference, '')}) with Efron ties, Wald {conf} confidence interval and "
         f"p-value, "
         + (
-            "without covariates."
+            "without covariates"
             if not plan.cox_covariates
-            else "adjusted for " + _join([f"{c.form}.{c.field}" for c in plan.cox_covariates]) + "."
+            else "adjusted for " + _join([f"{c.form}.{c.field}" for c in plan.cox_covariates])
+        )
+        + (
+            f"; a second Cox model adds the baseline {scale} total. The cohorts are not randomised: the "
+            "comparisons describe the patients as treated."
+            if plan.cox_adjust_baseline
+            else ". The cohorts are not randomised: the comparisons describe the patients as treated."
         )
     )
     power = (

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry import resources
+from registry.analysis.baseline_table import read_baseline_entries
 from registry.analysis.mmrm_plan import MmrmPlan, read_mmrm
+from registry.analysis.safety import AdverseEventFields
 from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
@@ -29,6 +31,8 @@ COMPARISONS = ("<", "<=", ">", ">=")
 MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
 RATE_KINDS = ("response", "remission")
+AT_RISK = ("responders", "remitters", "all")  # [relapse] at_risk
+ORIGINS = ("onset", "day0")  # [relapse] origin
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class RelapseRule:
     censoring_rule: str
     last_contact_form: str
     last_contact_day: str
+    at_risk: str = "responders"  # "responders" | "remitters" | "all"
+    origin: str = "onset"  # "onset" | "day0"
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,9 @@ class AnalysisPlan:
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
     max_trajectories: int = 200
+    cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
+    adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
+    baseline: tuple = ()  # [[baseline]]: Table 1 variables (registry.analysis.baseline_table)
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -283,7 +292,15 @@ def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
         rule,
         contact_form,
         contact_day,
+        t.get("at_risk", str, "responders", choices=AT_RISK),
+        t.get("origin", str, "onset", choices=ORIGINS),
     )
+    if rule_.at_risk == "all" and rule_.origin == "onset":
+        t.fail(
+            "origin",
+            'with `at_risk = "all"` there is no onset to count time from',
+            'set `origin = "day0"`, or `at_risk = "responders"` (or "remitters")',
+        )
     t.done()
     return rule_
 
@@ -416,10 +433,9 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     for cov in cox.get("covariates", list, []):
         parts = cov.split(".") if isinstance(cov, str) else []
         if len(parts) != 2 or not all(NAME_RE.match(p) for p in parts):
-            cox.fail(
-                "covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"'
-            )
+            cox.fail("covariates", f"covariate {cov!r} is not `form.field`", 'write e.g. "demographics.dem_age"')
         covariates.append(FieldRef(parts[0], parts[1]))
+    adjust_baseline = cox.get("adjust_baseline", bool, False)
     cox.done()
 
     power = top.table("power")
@@ -431,6 +447,20 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     if max_trajectories < 0:
         report.fail("max_trajectories", f"{max_trajectories} is negative", "set e.g. `max_trajectories = 200`")
     report.done()
+    baseline_vars = read_baseline_entries(top.get("baseline", list, []), TomlTable, path)
+    ae_fields = None
+    if "adverse_events" in top.data:
+        ae = top.table("adverse_events")
+        ae_fields = AdverseEventFields(
+            ae.name_("form"),
+            ae.name_("date"),
+            ae.name_("term"),
+            ae.name_("severity"),
+            ae.name_("serious"),
+            ae.get("serious_value", int, 1),
+            ae.name_("related"),
+        )
+        ae.done()
     top.done()
     return AnalysisPlan(
         path=path,
@@ -461,4 +491,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
         max_trajectories=max_trajectories,
+        cox_adjust_baseline=adjust_baseline,
+        baseline=baseline_vars,
+        adverse_events=ae_fields,
     )

@@ -26,22 +26,27 @@ TOL = math.sqrt(np.finfo(float).eps)  # R's quantile.survfit tolerance
 
 
 def derive_relapse(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
-    """Build ``_relapse_times``: one row per subject of the population (needs ``_subjects``).
+    """Build ``_onset``, ``_relapse_population`` and ``_relapse_times`` (needs ``_subjects``):
+    one row per subject at risk (:mod:`registry.analysis.onset`).
 
     Returns
     -------
     pandas.DataFrame
-        ``record_id``, ``cohort``, ``days`` (since day 0, event or censoring), ``event``
+        ``record_id``, ``cohort``, ``start`` (events count after it), ``origin`` (time
+        zero), ``days`` (since the origin, event or censoring), ``event``
         (bool), ``criterion`` (``score``, ``clinician``, ``score+clinician`` on the same
         day, or ``censored``), ``score_event_day``, ``clinician_event_day``,
         ``last_assessment_day``, ``last_contact_day`` (study days; NaN when none).
     """
+    from registry.analysis.onset import derive_onset, derive_relapse_population
+
+    derive_onset(con, plan)
+    derive_relapse_population(con, plan)
     rule = plan.relapse
     materialize(
         con,
         "relapse_times",
         {
-            "origin_day": rule.origin_day,
             "comparison": rule.comparison,
             "threshold": rule.threshold,
             "consecutive": rule.consecutive,
@@ -205,7 +210,10 @@ def compute_median_cis(km: pd.DataFrame, cohorts: list[int]) -> dict[str, dict[s
 
 
 def compute_medians(subjects: pd.DataFrame, km: pd.DataFrame, cohorts: list[int]) -> dict[str, float]:
-    """Median days to relapse per cohort code (as a string key; NaN if not reached)."""
+    """Median days per cohort code (as a string key; NaN if not reached), by R
+    ``print.survfit``'s rule (:func:`compute_crossing`), the one its CI uses: a curve that
+    ends exactly at 0.5 gives the day it got there (``quantile.survfit``,
+    :func:`compute_median`, would give the midpoint up to the last follow-up)."""
     out = {}
     for code in cohorts:
         rows = km[km["cohort"] == code]
@@ -213,7 +221,7 @@ def compute_medians(subjects: pd.DataFrame, km: pd.DataFrame, cohorts: list[int]
         if sub.empty or rows.empty:
             out[str(code)] = float("nan")
             continue
-        out[str(code)] = compute_median(rows["day"], rows["survival"], float(sub["days"].max()))
+        out[str(code)] = compute_crossing(rows["day"], rows["survival"])
     return out
 
 
@@ -310,7 +318,7 @@ def fit_cox(
     }
     events = data.groupby("compare")["event"].sum()
     if data["compare"].nunique() < 2 or (events == 0).any():
-        out["note"] = "not estimable: a cohort has no subjects or no relapses"
+        out["note"] = "not estimable: a cohort has no subjects or no events"
         return out
     fitter = CoxPHFitter()
     try:

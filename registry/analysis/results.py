@@ -4,9 +4,13 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
 (``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
-``mcnemar`` (paired rates at two visits), ``relapse`` (``subjects``, ``km``,
-``median_days``, ``median_ci`` (``low``, ``high`` per cohort), ``at_risk``, ``logrank``,
-``cox``, ``ignored``: clinician relapses the rule could not use), ``mmrm`` (mixed model per
+``mcnemar`` (paired rates at two visits), ``relapse`` (``population``:
+``at_risk``, ``origin``, ``not_at_risk`` per cohort; ``subjects`` (at risk only, with
+``onset_day``), ``km``, ``median_days``, ``median_ci`` (``low``, ``high`` per cohort),
+``at_risk``, ``logrank``, ``cox`` (unadjusted), ``cox_adjusted`` (baseline total of the
+relapse scale; null unless ``[cox] adjust_baseline``), ``ignored``: clinician relapses the rule
+could not use), ``time_to_response`` and ``time_to_remission`` (the same keys from day 0, plus
+``left_out`` per cohort and reason), ``mmrm`` (mixed model per
 outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
 column-wise: :mod:`registry.analysis.trajectories`) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
@@ -70,7 +74,7 @@ MCNEMAR_KEYS = [
     "p",
     "p_exact",
 ]
-SUBJECT_KEYS = ["record_id", "cohort", "days", "event", "criterion"]
+SUBJECT_KEYS = ["record_id", "cohort", "days", "event", "criterion", "onset_day"]
 KM_KEYS = ["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
 INT_KEYS = {
     "cohort",
@@ -90,6 +94,8 @@ INT_KEYS = {
     "n_for_power",
     "batch_id",
     "records",
+    "subjects",
+    "onset_day",
 }
 
 
@@ -206,16 +212,21 @@ def build_results(
             "rates": records(analysis.rates, RATE_KEYS),
             "mcnemar": records(analysis.mcnemar, MCNEMAR_KEYS),
             "relapse": {
+                "population": analysis.relapse_population,
                 "subjects": records(analysis.relapse, SUBJECT_KEYS),
-                "km": records(analysis.km, KM_KEYS),
-                "median_days": analysis.medians,
-                "median_ci": analysis.median_cis,
-                "at_risk": records(analysis.at_risk, ["cohort", "day", "at_risk"]),
-                "logrank": analysis.logrank,
-                "cox": analysis.cox,
+                **analysis.relapse_summary,
                 "ignored": analysis.ignored,
             },
+            **{
+                f"time_to_{kind}": {
+                    **part,
+                    "subjects": records(part["subjects"], ["record_id", "cohort", "days", "event", "onset_day"]),
+                }
+                for kind, part in analysis.time_to.items()
+            },
             "mmrm": analysis.mmrm,
+            "baseline_characteristics": analysis.baseline_characteristics,
+            "adverse_events": analysis.adverse_events,
             "trajectories": to_columns(trajectory_data(analysis.pairs, plan)),
             "methods": methods,
         }

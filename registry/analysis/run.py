@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-AT_RISK_STEP_DAYS = 28
-
 
 @dataclass
 class Analysis:
@@ -37,15 +35,15 @@ class Analysis:
     pairs: pd.DataFrame
     paired: pd.DataFrame
     rates: pd.DataFrame
-    relapse: pd.DataFrame
-    km: pd.DataFrame
-    medians: dict
-    at_risk: pd.DataFrame
-    logrank: dict
-    cox: dict
+    relapse: pd.DataFrame  # at-risk subjects' times (registry.analysis.relapse)
+    relapse_summary: dict  # results.json `relapse` fits (registry.analysis.time_to_event)
+    relapse_population: dict  # results.json `relapse.population`
     ignored: dict
     mcnemar: pd.DataFrame
-    median_cis: dict
+    onset: pd.DataFrame  # registry.analysis.onset
+    time_to: dict = field(default_factory=dict)  # "response"/"remission" -> results.json dict
+    baseline_characteristics: list = field(default_factory=list)  # Table 1 rows
+    adverse_events: list = field(default_factory=list)  # registry.analysis.safety rows
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
 
 
@@ -59,16 +57,25 @@ class AnalyzeResult:
     analysis: Analysis
 
 
-def compute_analysis(
-    con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None
-) -> Analysis:
+def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None) -> Analysis:
     """Stage the plan's data and run every prespecified analysis (steps 3 and 4).
 
     ``timings``, if given, receives the seconds each step took.
     """
     import time
 
-    from registry.analysis import mmrm, paired, paired_rates, population, rates, relapse
+    from registry.analysis import (
+        baseline_table,
+        mmrm,
+        onset,
+        paired,
+        paired_rates,
+        population,
+        rates,
+        relapse,
+        safety,
+        time_to_event,
+    )
     from registry.analysis.stage import stage_plan_data
 
     clock = time.perf_counter()
@@ -92,19 +99,32 @@ def compute_analysis(
     tick("rates_s")
     times = relapse.derive_relapse(con, plan)
     ignored = relapse.count_ignored_events(con, plan)
+    onset_frame = con.execute("select * from _onset order by cohort, record_id").df()
+    at_risk = onset.derive_relapse_population(con, plan)
     tick("relapse_derive_s")
-    cohorts = [code for code, _ in plan.cohorts]
-    km = relapse.fit_km(times, plan.confidence)
-    medians = relapse.compute_medians(times, km, cohorts)
-    median_cis = relapse.compute_median_cis(km, cohorts)
-    horizon = float(times["days"].max()) if len(times) else 0.0
-    days = [float(d) for d in range(0, int(horizon) + 1, AT_RISK_STEP_DAYS)]
-    at_risk = relapse.compute_at_risk(times, days, cohorts)
-    logrank = relapse.fit_logrank(times, plan.cox_compare, plan.cox_reference)
-    cox = relapse.fit_cox(
-        times, plan.cox_compare, plan.cox_reference, _covariates(con, plan), plan.confidence
-    )
+    covariates = _covariates(con, plan)
+    baseline = time_to_event.baseline_covariate(onset_frame, plan)
+    if plan.relapse.origin == "onset" and plan.relapse.at_risk != "all":
+        times = times.assign(onset_day=times["origin"])
+    else:
+        times = times.assign(onset_day=None)
+    relapse_summary = time_to_event.summarise(times, plan, covariates, baseline)
+    time_to = {}
+    for kind in onset.KINDS:
+        subjects_, left = onset.time_to_onset(onset_frame, kind, plan.relapse.origin_day)
+        time_to[kind] = {
+            "subjects": subjects_,
+            "left_out": onset.left_out_summary(left, plan),
+            **time_to_event.summarise(subjects_, plan, covariates, baseline),
+        }
     tick("relapse_fit_s")
+    analysed = subjects[subjects["analysed"].astype(bool)][["record_id", "cohort"]]
+    table1 = baseline_table.baseline_rows(con, plan.baseline, analysed, [c for c, _ in plan.cohorts])
+    ae_rows = []
+    if plan.adverse_events is not None:
+        ae_rows = safety.adverse_event_rows(
+            safety.read_events(con, plan.adverse_events), analysed, [c for c, _ in plan.cohorts]
+        )
     mmrm_results = mmrm.compute_mmrm(pairs, plan)
     tick("mmrm_s")
     return Analysis(
@@ -114,24 +134,22 @@ def compute_analysis(
         paired_frame,
         rate_frame,
         times,
-        km,
-        medians,
-        at_risk,
-        logrank,
-        cox,
+        relapse_summary,
+        onset.population_summary(at_risk, plan),
         ignored,
         mcnemar,
-        median_cis,
-        mmrm_results,
+        onset_frame,
+        time_to,
+        mmrm=mmrm_results,
+        baseline_characteristics=table1,
+        adverse_events=ae_rows,
     )
 
 
 def _covariates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame | None:
     if not plan.cox_covariates:
         return None
-    long = con.execute(
-        "select record_id, name, max(value) as value from _covariates group by record_id, name"
-    ).df()
+    long = con.execute("select record_id, name, max(value) as value from _covariates group by record_id, name").df()
     return long.pivot(index="record_id", columns="name", values="value").reset_index()
 
 
@@ -211,8 +229,10 @@ def analyze(
         generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         methods=[*render_methods(plan), *mmrm_methods(analysis.mmrm, plan)],
     )
-    out = Path(out_dir) if out_dir is not None else batch_folder(
-        reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]
+    out = (
+        Path(out_dir)
+        if out_dir is not None
+        else batch_folder(reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"])
     )
     results["since_previous"] = compute_since_previous(db, batch["batch_id"], plan, results)
     path = write_json(out / "results.json", results, allow_nan=False)

@@ -101,7 +101,14 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         The HTML text and the Markdown text.
     """
     from registry import __version__
-    from registry.report import figures, mmrm_section, since_previous_section, tables
+    from registry.report import (
+        clinical_tables,
+        figures,
+        mmrm_section,
+        since_previous_section,
+        tables,
+        time_to_event_section,
+    )
 
     context = {
         "r": results,
@@ -115,6 +122,11 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "definitions": tables.rate_definitions(plan),
         "relapse": tables.relapse_summary(results, plan),
         "km": tables.km_table(results, plan),
+        "table1": clinical_tables.baseline_table(results, plan),
+        "adverse_events": clinical_tables.adverse_events_table(results, plan),
+        "relapse_population": time_to_event_section.relapse_population(results, plan),
+        "time_to": time_to_event_section.time_to_onset(results, plan),
+        "not_randomised": time_to_event_section.NOT_RANDOMISED,
         "mmrm": mmrm_section.mmrm_tables(results, plan),
         "since": since_previous_section.since_previous_summary(results),
         "mmrm_difference": mmrm_section.mmrm_difference_label(plan),

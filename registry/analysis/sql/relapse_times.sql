@@ -1,19 +1,20 @@
--- Time to relapse per subject of the analysis population, by the plan's rule.
--- Reads _subjects, _relapse_ratings, _clinician, _last_contact (registry/analysis/stage.py).
+-- Time to relapse per at-risk subject, by the plan's rule.
+-- Reads _relapse_population (record_id, cohort, start: events count strictly after this day,
+-- origin: time zero; relapse_population.sql), _relapse_ratings, _clinician, _last_contact.
 --
 -- Score rule: an assessment is a day with a rating; ratings from several sources on one day
 -- count as one assessment, rated by the first-listed source (lowest source_rank). Only
--- assessments after $origin_day count. A relapse is $consecutive consecutive assessments
+-- assessments after the subject's start day count. A relapse is $consecutive consecutive assessments
 -- all $comparison $threshold with every gap between neighbours within
 -- [$min_gap_days, $max_gap_days] days; it is dated on the first ($dated_on = 'first') or
--- last of them. Clinician rule: $clinician_value in the clinician field, dated after
--- $origin_day. The event is the earlier of the two; otherwise the subject is censored at the
--- later of the last assessment and the last contact (never before $origin_day).
--- Time is day - $origin_day.
+-- last of them. Clinician rule: $clinician_value in the clinician field, dated after the
+-- start day. The event is the earlier of the two; otherwise the subject is censored at the
+-- later of the last assessment and the last contact (never before the start day).
+-- Time is day - origin. (at_risk = all, origin = day0: start = origin = the plan's origin_day.)
 with
 
 population as (
-    select record_id, cohort from _subjects where analysed
+    select record_id, cohort, start, origin from _relapse_population where at_risk
 ),
 
 ratings as (
@@ -25,16 +26,17 @@ ratings as (
 
 after_origin as (
     select
-        record_id,
-        day,
-        row_number() over (partition by record_id order by day) as rn,
-        day - lag(day) over (partition by record_id order by day) as gap,
+        r.record_id,
+        r.day,
+        row_number() over (partition by r.record_id order by r.day) as rn,
+        r.day - lag(r.day) over (partition by r.record_id order by r.day) as gap,
         case $comparison
-            when '>=' then score >= $threshold
-            when '>' then score > $threshold
+            when '>=' then r.score >= $threshold
+            when '>' then r.score > $threshold
         end as high
-    from ratings
-    where day > $origin_day
+    from ratings as r
+    join population as p using (record_id)
+    where r.day > p.start
 ),
 
 runs as (
@@ -56,10 +58,11 @@ score_events as (
 ),
 
 clinician_events as (
-    select record_id, min(day) as day
-    from _clinician
-    where flag = $clinician_value and day > $origin_day
-    group by record_id
+    select c.record_id, min(c.day) as day
+    from _clinician as c
+    join population as p using (record_id)
+    where c.flag = $clinician_value and c.day > p.start
+    group by c.record_id
 ),
 
 last_assessment as (
@@ -74,6 +77,8 @@ combined as (
     select
         p.record_id,
         p.cohort,
+        p.start,
+        p.origin,
         se.day as score_event_day,
         ce.day as clinician_event_day,
         la.day as last_assessment_day,
@@ -90,8 +95,9 @@ final as (
     select
         record_id,
         cohort,
-        coalesce(event_day, greatest(last_assessment_day, last_contact_day, $origin_day))
-            - $origin_day as days,
+        start,
+        origin,
+        coalesce(event_day, greatest(last_assessment_day, last_contact_day, start)) - origin as days,
         event_day is not null as event,
         case
             when event_day is null then 'censored'
