@@ -210,7 +210,7 @@ def plot_trajectories(results: dict, plan: AnalysisPlan) -> str:
             ax.set_xlim(min(ticks) - pad, max(ticks) + pad)
             n = sub.loc[sub["cohort"] == code, "record_id"].nunique()
             shown_text = "" if n_shown == n else f", {n_shown} drawn"
-            ax.set_title(f"{o.label}: {label} (n = {n}{shown_text})", fontsize=9, color=colour)
+            ax.set_title(f"{o.label}: {label}\n(n = {n}{shown_text})", fontsize=9, color=colour)
             if col == 0:
                 ax.set_ylabel("Total score, points", fontsize=9)
         if len(sub):
