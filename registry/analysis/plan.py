@@ -97,6 +97,18 @@ class RelapseRule:
 
 
 @dataclass(frozen=True)
+class Demographics:
+    """Where ADSL's demographics live: the plan's optional ``[adsl]`` table (default: the
+    registry project's names). ``race`` is a checkbox, radio or dropdown field."""
+
+    form: str = "demographics"
+    age: str = "dem_age"
+    sex: str = "dem_sex"
+    race: str = "dem_race"
+    ethnicity: str = "dem_ethnicity"
+
+
+@dataclass(frozen=True)
 class AnalysisPlan:
     """A validated analysis plan. ``sha256`` is the hash of the file's bytes."""
 
@@ -127,6 +139,7 @@ class AnalysisPlan:
     power_target: float
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
+    demographics: Demographics = Demographics()
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -425,6 +438,9 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     target = probability(power, "target", 0.8)
     power.done()
     mmrm = read_mmrm(top.table("mmrm", {}), tuple(scales), followup)
+    adsl = top.table("adsl", {})
+    demographics = Demographics(**{k: adsl.name_(k) for k in Demographics.__dataclass_fields__ if k in adsl.data})
+    adsl.done()
     top.done()
     return AnalysisPlan(
         path=path,
@@ -454,4 +470,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         power_target=target,
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
+        demographics=demographics,
     )
