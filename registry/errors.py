@@ -77,3 +77,7 @@ class GateError(RegistryError):
     """The current batch did not pass the data-quality gate."""
 
     exit_code = 1
+
+
+class QueryAnswerError(RegistryError):
+    """A filled-in query sheet cannot be recorded (unknown query, bad response, changed key)."""
