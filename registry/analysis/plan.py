@@ -140,6 +140,7 @@ class AnalysisPlan:
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
     demographics: Demographics = Demographics()
+    max_trajectories: int = 200
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -441,6 +442,11 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     adsl = top.table("adsl", {})
     demographics = Demographics(**{k: adsl.name_(k) for k in Demographics.__dataclass_fields__ if k in adsl.data})
     adsl.done()
+    report = top.table("report", {})
+    max_trajectories = report.get("max_trajectories", int, 200)
+    if max_trajectories < 0:
+        report.fail("max_trajectories", f"{max_trajectories} is negative", "set e.g. `max_trajectories = 200`")
+    report.done()
     top.done()
     return AnalysisPlan(
         path=path,
@@ -471,4 +477,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
         demographics=demographics,
+        max_trajectories=max_trajectories,
     )

@@ -54,6 +54,53 @@ def compile_check(check: Check, table: str) -> Compiled | None:
         return _compound_unique([k["column"]], table, where, params, check.field)
     if check.type == "expect_column_value_z_scores_to_be_less_than":
         return _z_scores(check, col, table, where, params)
+    bad = _row_test(check, col, params)
+    params.insert(0, check.field)
+    return Compiled(f"select {KEYS}, ? as field from {table} as t where ({where}) and ({bad})", params)
+
+
+ROW_TYPES = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+    }
+)
+Z_TYPE = "expect_column_value_z_scores_to_be_less_than"
+
+
+def row_predicate(check: Check) -> tuple[str, list] | None:
+    """For an expectation decided by each row alone (:data:`ROW_TYPES`): the SQL condition
+    over ``t`` that is true on an offending row, and its parameters; else None."""
+    if check.type not in ROW_TYPES:
+        return None
+    params: list = []
+    where = condition_sql(check.kwargs.get("row_condition"), params)
+    bad = _row_test(check, f"t.{quote_ident(check.kwargs['column'])}", params)
+    return f"({where}) and ({bad})", params
+
+
+def z_score_parts(check: Check, n: int) -> tuple[str, list, str, list]:
+    """A z-score expectation as (aggregates, their parameters, the row condition over ``t``
+    and ``s``, its parameters): the aggregates ``m{n}``/``sd{n}`` go in one ``select ... from
+    table as t`` aliased ``s`` that the whole suite shares."""
+    col = f"t.{quote_ident(check.kwargs['column'])}"
+    agg_params: list = []
+    where = condition_sql(check.kwargs.get("row_condition"), agg_params)
+    aggregates = f"avg({col}) filter (where {where}) as m{n}, stddev_samp({col}) filter (where {where}) as sd{n}"
+    row_params: list = []
+    row_where = condition_sql(check.kwargs.get("row_condition"), row_params)
+    z = f"(({col} - s.m{n}) / s.sd{n})"
+    test = f"abs({z}) >= ?" if check.kwargs.get("double_sided", True) else f"{z} >= ?"
+    row_params.append(abs(float(check.kwargs["threshold"])))
+    condition = f"({row_where}) and {col} is not null and s.sd{n} is not null and s.sd{n} <> 0 and {test}"
+    return aggregates, agg_params + agg_params, condition, row_params
+
+
+def _row_test(check: Check, col: str, params: list) -> str:
+    k = check.kwargs
     if check.type == "expect_column_values_to_not_be_null":
         bad = f"{col} is null"
     elif check.type == "expect_column_values_to_be_null":
@@ -77,8 +124,7 @@ def compile_check(check: Check, table: str) -> Compiled | None:
         bad = f"{col} is not null and ({' or '.join(tests)})"
     else:  # pragma: no cover - suites.KWARGS and this function list the same types
         raise AssertionError(check.type)
-    params.insert(0, check.field)
-    return Compiled(f"select {KEYS}, ? as field from {table} as t where ({where}) and ({bad})", params)
+    return bad
 
 
 def _unexpected_rows(check: Check, table: str) -> Compiled:
@@ -136,3 +182,35 @@ def condition_sql(cond, params: list) -> str:
         return f"coalesce({col} {'not ' if op == 'NOT_IN' else ''}in ({members}), false)"
     params.append(value)
     return f"coalesce({col} {'<>' if op == '!=' else op} ?, false)"
+
+
+def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: list[tuple[int, str, list, str, list]]):
+    """Every row-level and z-score expectation on ``table`` as one scan of it.
+
+    Each row gets the list of the indexes of the checks it fails (``rows``: ``(check_idx,
+    condition, params)`` from :func:`row_predicate`; ``z_scores``: ``(check_idx, aggregates,
+    params, condition, params)`` from :func:`z_score_parts`, whose aggregates are one more
+    pass computing every mean and SD at once); the list is unnested into one row per hit.
+
+    Returns
+    -------
+    Compiled
+        ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx``.
+    """
+    cases, params = [], []
+    for idx, condition, cond_params in rows:
+        cases.append(f"case when {condition} then {int(idx)} end")
+        params.extend(cond_params)
+    for idx, _, _, condition, cond_params in z_scores:
+        cases.append(f"case when {condition} then {int(idx)} end")
+        params.extend(cond_params)
+    source = f"{table} as t"
+    if z_scores:
+        source += f", (select {', '.join(z[1] for z in z_scores)} from {table} as t) as s"
+        params.extend(p for z in z_scores for p in z[2])
+    failed = f"list_filter([{', '.join(cases)}], lambda x: x is not null)"
+    sql = (
+        "select record_id, redcap_event_name, redcap_repeat_instance, unnest(failed) as check_idx "
+        f"from (select {KEYS}, {failed} as failed from {source}) where len(failed) > 0"
+    )
+    return Compiled(sql, params)

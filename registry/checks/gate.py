@@ -1,7 +1,9 @@
 """The gate: every suite in ``checks/`` run on the current batch, findings tracked and stored.
 
 :func:`run_gate` loads and checks the suites, compiles every expectation to SQL
-(:mod:`registry.checks.compile`), runs them as one ``union all`` over the batch's tables,
+(:mod:`registry.checks.compile`) and runs them in one insert: one scan per table for all of
+its row-level and z-score expectations (each row's list of failed checks, unnested), and a
+query each for uniqueness and the suites' own SQL,
 keeps one finding per record, event, instance, field and rule, marks each ``new`` or
 ``open`` against the previous validated batch (and lists those ``resolved`` since), and
 stores findings and the run in ``registry.findings`` / ``registry.validation_runs`` in one
@@ -19,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from registry import resources
-from registry.checks.compile import compile_check
+from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_predicate, z_score_parts
 from registry.checks.findings_context import add_context
 from registry.checks.sqlfiles import quote_ident, read_sql
 from registry.checks.suites import Suite, check_fresh, load_suites
@@ -125,7 +127,8 @@ def table_types(con, schema: str) -> dict[str, dict[str, str]]:
 def _prepare(con, schema: str, suites: list[Suite], only) -> None:
     """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row)."""
     types = table_types(con, schema)
-    checks, branches, type_hits = [], [], []
+    checks, branches, blame, type_hits, fields = [], [], [], [], []
+    fused: dict[str, tuple[list, list]] = {}  # table -> (row-level checks, z-score checks)
     for suite in suites:
         columns = types.get(suite.table)
         if columns is None:
@@ -152,20 +155,40 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
                 continue
             if check.type == "unexpected_rows_expectation":
                 _check_query(con, compiled.sql, compiled.params, where)
-            branches.append((f"select *, {idx} as check_idx from ({compiled.sql})", compiled.params, where))
+            blame.append((f"select *, {idx} as check_idx from ({compiled.sql})", compiled.params, where))
+            fields.append((idx, check.field))
+            row = row_predicate(check)
+            if row is not None:
+                fused.setdefault(table, ([], []))[0].append((idx, *row))
+            elif check.type == Z_TYPE:
+                fused.setdefault(table, ([], []))[1].append((idx, *z_score_parts(check, idx)))
+            else:  # uniqueness (a join on its own) and the suites' own SQL
+                branches.append(blame[-1][:2])
+    for table, (rows, z_scores) in fused.items():
+        one = fused_table_sql(table, rows, z_scores)
+        branches.append(
+            (
+                "select h.record_id, h.redcap_event_name, h.redcap_repeat_instance, f.field, h.check_idx "
+                f"from ({one.sql}) as h join __check_fields as f using (check_idx)",
+                one.params,
+            )
+        )
     con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
                 "expectation varchar, rule varchar, severity varchar)")
     if checks:
         con.executemany("insert into __checks values (?, ?, ?, ?, ?)", checks)
     con.execute("update __checks set expectation = suite || '/' || expectation")
+    con.execute("create or replace temp table __check_fields (check_idx integer, field varchar)")
+    if fields:
+        con.executemany("insert into __check_fields values (?, ?)", fields)
     con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
                 "field varchar, check_idx integer)")
-    if branches:
+    if branches:  # one insert: a scan per table for its row-level checks, a query per other check
         try:
             con.execute("insert into __hits " + "\nunion all\n".join(b[0] for b in branches),
                         [p for b in branches for p in b[1]])
         except duckdb.Error:
-            _blame(con, branches)
+            _blame(con, blame)
             raise
     if type_hits:
         con.executemany("insert into __hits values (?, ?, ?, ?, ?)", type_hits)

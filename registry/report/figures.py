@@ -100,9 +100,13 @@ def _polylines(data: pd.DataFrame) -> list:
     return np.split(data[["day", "score"]].to_numpy(float), cuts) if len(ids) else []
 
 
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+SAMPLE_SEED = 20240601  # the seeded sample of subjects drawn individually (said in the caption)
+
+
 def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
-    """Mean total per cohort, outcome and visit over the subjects with that total (the bold
-    line of each trajectory panel).
+    """Mean and quantiles of the totals per cohort, outcome and visit over the subjects with
+    that total (the bold line and the bands of each trajectory panel).
 
     Parameters
     ----------
@@ -112,26 +116,77 @@ def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``cohort``, ``scale``, ``visit``, ``day``, ``n``, ``mean``.
+        ``cohort``, ``scale``, ``visit``, ``day``, ``n``, ``mean``, ``q10``, ``q25``,
+        ``q50``, ``q75``, ``q90`` (linear interpolation, as ``numpy.quantile``).
     """
-    out = (
-        data.groupby(["cohort", "scale", "visit", "day"], sort=False)["score"].agg(n="count", mean="mean").reset_index()
-    )
+    keys = ["cohort", "scale", "visit", "day"]
+    grouped = data.groupby(keys, sort=False)["score"]
+    out = grouped.agg(n="count", mean="mean")
+    quant = grouped.quantile(list(QUANTILES)).unstack()
+    quant.columns = [f"q{round(q * 100)}" for q in QUANTILES]
+    out = out.join(quant).reset_index()
     return out.sort_values(["cohort", "scale", "day"], kind="stable").reset_index(drop=True)
 
 
+def trajectory_sample(data: pd.DataFrame, limit: int, seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, dict]:
+    """The subjects drawn as individual lines: all of a cohort when it has at most ``limit``
+    subjects, else a seeded random sample of ``limit`` of them (the same subjects in every
+    outcome's panel).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The rows of the drawn subjects (sorted as ``data``) and, per cohort code,
+        ``(drawn, total)`` subject counts.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    keep, counts = [], {}
+    for code, ids in data.groupby("cohort", sort=True)["record_id"]:
+        unique = np.sort(ids.unique())
+        chosen = unique if len(unique) <= limit else rng.choice(unique, size=limit, replace=False)
+        keep.append(chosen)
+        counts[int(code)] = (len(chosen), len(unique))
+    chosen_ids = np.concatenate(keep) if keep else np.array([], dtype=object)
+    return data[data["record_id"].isin(chosen_ids)], counts
+
+
+def trajectory_caption(results: dict, plan: AnalysisPlan) -> str:
+    """Which subjects the trajectory figure draws as thin lines, per cohort."""
+    _, counts = trajectory_sample(trajectory_frame(results), plan.max_trajectories)
+    parts = []
+    for code, label in plan.cohorts:
+        drawn, total = counts.get(code, (0, 0))
+        parts.append(
+            f"{label}: all {total} subjects" if drawn == total else f"{label}: {drawn} of {total} subjects"
+        )
+    sampled = any(d < t for d, t in counts.values())
+    how = (
+        f"Thin lines: every subject of a cohort of up to {plan.max_trajectories} subjects, else a random "
+        f"sample of {plan.max_trajectories} (seed {SAMPLE_SEED}; [report] max_trajectories in the plan)"
+        if sampled
+        else f"Thin lines: every subject (cohorts of up to {plan.max_trajectories} are drawn in full)"
+    )
+    return f"{how}: {'; '.join(parts)}."
+
+
 def plot_trajectories(results: dict, plan: AnalysisPlan) -> str:
-    """Individual trajectories: a row of panels per cohort, a column per outcome (shared
-    y-axis per outcome), a thin line per subject and the cohort's mean in bold."""
+    """Trajectories: a row of panels per cohort, a column per outcome (shared y-axis per
+    outcome); bands of the 10-90% and 25-75% quantiles and the mean in bold over every
+    subject, and a thin line per subject for at most ``plan.max_trajectories`` subjects per
+    cohort (a seeded sample beyond that), so the cost does not grow with the cohort."""
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     plt = _pyplot()
     data = trajectory_frame(results)
     means = trajectory_means(data)
+    drawn, counts = trajectory_sample(data, plan.max_trajectories)
     n_rows, n_cols = len(plan.cohorts), len(plan.outcomes)
     fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows + 0.4), squeeze=False, sharey="col", sharex=True
+        n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows + 0.5), squeeze=False, sharey="col", sharex=True
     )
     visits = [plan.baseline_visit, *plan.followup_visits]
     days = dict(plan.visit_days)
@@ -139,29 +194,43 @@ def plot_trajectories(results: dict, plan: AnalysisPlan) -> str:
     pad = 0.06 * (max(ticks) - min(ticks) or 1)
     for col, o in enumerate(plan.outcomes):
         sub = data[data["scale"] == o.scale]
+        lines = drawn[drawn["scale"] == o.scale]
         for row, (code, label) in enumerate(plan.cohorts):
             ax = axes[row][col]
             colour = COLOURS[row % len(COLOURS)]
-            mine = sub[sub["cohort"] == code]
-            n = mine["record_id"].nunique()
-            alpha = 0.35 if n <= 50 else max(0.02, 15 / n)
-            ax.add_collection(LineCollection(_polylines(mine), colors=colour, linewidths=0.7, alpha=alpha))
-            mean = means[(means["cohort"] == code) & (means["scale"] == o.scale)]
-            ax.plot(mean["day"], mean["mean"], color="black", lw=2.2, marker="o", ms=4, zorder=3)
+            shown = lines[lines["cohort"] == code]
+            n_shown = shown["record_id"].nunique()
+            alpha = 0.35 if n_shown <= 50 else max(0.08, 15 / n_shown)
+            ax.add_collection(LineCollection(_polylines(shown), colors=colour, linewidths=0.6, alpha=alpha))
+            band = means[(means["cohort"] == code) & (means["scale"] == o.scale)]
+            ax.fill_between(band["day"], band["q10"], band["q90"], color=colour, alpha=0.15, lw=0, zorder=2)
+            ax.fill_between(band["day"], band["q25"], band["q75"], color=colour, alpha=0.25, lw=0, zorder=2)
+            ax.plot(band["day"], band["mean"], color="black", lw=2.2, marker="o", ms=4, zorder=3)
             ax.set_xticks(ticks, [plan.visit_label(v) for v in visits], fontsize=8)
             ax.set_xlim(min(ticks) - pad, max(ticks) + pad)
-            ax.set_title(f"{o.label}: {label} (n = {n})", fontsize=9, color=colour)
+            n = sub.loc[sub["cohort"] == code, "record_id"].nunique()
+            shown_text = "" if n_shown == n else f", {n_shown} drawn"
+            ax.set_title(f"{o.label}: {label} (n = {n}{shown_text})", fontsize=9, color=colour)
             if col == 0:
                 ax.set_ylabel("Total score, points", fontsize=9)
         if len(sub):
             lo, hi = sub["score"].min(), sub["score"].max()
             axes[0][col].set_ylim(lo - 0.05 * (hi - lo or 1), hi + 0.05 * (hi - lo or 1))
+    sampled = any(d < t for d, t in counts.values())
     handles = [
-        Line2D([], [], color="grey", lw=0.8, label="one subject (totals at the visits they attended)"),
+        Line2D(
+            [],
+            [],
+            color="grey",
+            lw=0.8,
+            label="one subject" + (f" (random sample of {plan.max_trajectories} per cohort)" if sampled else ""),
+        ),
+        Patch(color="grey", alpha=0.4, label="25-75% of subjects"),
+        Patch(color="grey", alpha=0.15, label="10-90% of subjects"),
         Line2D([], [], color="black", lw=2.2, marker="o", ms=4, label="mean of the totals at each visit"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return _png(fig)
 
 
@@ -174,6 +243,7 @@ def km_curve_data(results: dict, code: int) -> list[tuple[float, float, float | 
 def plot_km(results: dict, plan: AnalysisPlan) -> str:
     """Kaplan–Meier curves with CI bands and censoring marks, the 0.5 line the medians are
     read at, and the numbers at risk under the x-axis at its tick days."""
+    import numpy as np
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -184,25 +254,31 @@ def plot_km(results: dict, plan: AnalysisPlan) -> str:
     fig, (ax, table_ax) = plt.subplots(
         2, 1, figsize=(9, 5.2 + 0.3 * n_cohorts), gridspec_kw={"height_ratios": [5, 0.5 + 0.45 * n_cohorts]}
     )
-    horizon = max([s["days"] for s in rel["subjects"]] + [1])
+    subjects = rel["subjects"]
+    cohort_of = np.array([s["cohort"] for s in subjects], dtype=float)
+    days_of = np.array([s["days"] for s in subjects], dtype=float)
+    event_of = np.array([bool(s["event"]) for s in subjects], dtype=bool)
+    horizon = max(float(days_of.max()) if len(days_of) else 0.0, 1.0)
     handles = []
     for i, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[i % len(COLOURS)]
         curve = km_curve_data(results, code)
-        subs = [s for s in rel["subjects"] if s["cohort"] == code]
-        if not subs:
+        mine = cohort_of == code
+        n_subjects, events = int(mine.sum()), int(event_of[mine].sum())
+        if not n_subjects:
             continue
-        events = sum(1 for s in subs if s["event"])
         xs = [c[0] for c in curve] + [horizon]
         ys = [c[1] for c in curve] + [curve[-1][1]]
         ax.step(xs, ys, where="post", color=colour, lw=1.8)
         lo = [c[2] if c[2] is not None else 0.0 for c in curve]
         hi = [c[3] if c[3] is not None else 0.0 for c in curve]
         ax.fill_between(xs, lo + [lo[-1]], hi + [hi[-1]], step="post", color=colour, alpha=0.12, lw=0)
-        censored = [s["days"] for s in subs if not s["event"]]
-        at = [next(c[1] for c in reversed(curve) if c[0] <= d) for d in censored]
+        # one mark per distinct censoring day (not per subject), on the step curve
+        censored = np.unique(days_of[mine & ~event_of])
+        steps = np.array([c[0] for c in curve]), np.array([c[1] for c in curve])
+        at = steps[1][np.searchsorted(steps[0], censored, side="right") - 1]
         ax.plot(censored, at, "|", color=colour, ms=8, mew=1.2)
-        handles.append(Line2D([], [], color=colour, lw=1.8, label=f"{label} (n = {len(subs)}, {events} relapses)"))
+        handles.append(Line2D([], [], color=colour, lw=1.8, label=f"{label} (n = {n_subjects}, {events} relapses)"))
     ax.axhline(0.5, color="grey", lw=0.7, ls=":")
     handles += [
         Patch(color="grey", alpha=0.25, label=f"{conf} CI (log-log, pointwise)"),
