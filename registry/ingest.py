@@ -9,7 +9,6 @@ tables, a snapshot of the project and the batch row, and point the views at the 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,10 +145,6 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
             },
         )
         store.point_views_at(con, schema)
-        pause = float(os.environ.get("REGISTRY_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
-        if pause:  # lets the atomicity test kill the process mid-ingest, with everything written but not committed
-            print("registry: paused before commit", flush=True)
-            time.sleep(pause)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -167,7 +167,7 @@ def plan_template(project: Project, name: str) -> str:
         '# family = "all"',
         "#",
         "# [[outcomes]]",
-        f'# scale = "{first[1]}"',
+        f'# scale = "{first[1][:5]}"          # a short name: at most 5 letters or digits',
         f'# label = "{first[1]}"',
         f'# form = "{first[0]}"',
         f'# field = "{first[1]}"',
@@ -178,7 +178,7 @@ def plan_template(project: Project, name: str) -> str:
         "# min_reduction_percent = 50",
         "#",
         "# [relapse]",
-        f'# scale = "{first[1]}"',
+        f'# scale = "{first[1][:5]}"',
         '# comparison = ">="',
         "# threshold = 22",
         "# consecutive = 2",
@@ -207,9 +207,21 @@ def plan_template(project: Project, name: str) -> str:
         "#",
         "# [power]",
         "# target = 0.80",
+        "#",
+        "# # Where ADSL (registry export) finds the demographics; race may be a checkbox, radio or dropdown.",
+        "# [adsl]",
+        *[f'# {key} = "{value}"' for key, value in _demographics(dic).items()],
         "",
     ]
     return "\n".join(out)
+
+
+def _demographics(dic: Dictionary) -> dict[str, str]:
+    """The [adsl] names: a field called age, sex, race, ethnicity (or gender, ethnic) if there is one."""
+    names = {"age": ("age",), "sex": ("sex", "gender"), "race": ("race",), "ethnicity": ("ethnicity", "ethnic")}
+    found = {key: next((f for f in dic.fields if f.name in options), None) for key, options in names.items()}
+    form = next((f.form for f in found.values() if f is not None), "<form>")
+    return {"form": form, **{key: f.name if f else f"<{key} field>" for key, f in found.items()}}
 
 
 def _fields(dic: Dictionary, keep) -> list[tuple[tuple[str, str], str]]:

@@ -251,3 +251,23 @@ def test_an_exploratory_run_of_a_changed_plan_is_labelled_exploratory(tmp_path):
     assert "EXPLORATORY" in (tmp_path / "out" / "report.html").read_text()
     assert "EXPLORATORY" in (tmp_path / "out" / "report.md").read_text()
     assert res.results == data
+
+
+def test_the_adsl_table_names_another_projects_demographics_and_refuses_unknown_keys(tmp_path):
+    from registry.analysis.plan import Demographics
+
+    assert read_plan(default_plan_path()).demographics == Demographics()  # the registry project's names
+    path = tmp_path / "plan.toml"
+    path.write_text(default_plan_path().read_text() + '\n[adsl]\nform = "demog"\nrace = "race"\n')
+    assert read_plan(path).demographics == Demographics(form="demog", race="race")
+    path.write_text(default_plan_path().read_text() + '\n[adsl]\ngender = "sex"\n')
+    with pytest.raises(PlanError, match="unknown key `gender`"):
+        read_plan(path)
+
+
+def test_an_all_commented_template_is_refused_as_a_template(tmp_path):
+    path = tmp_path / "plan.toml"
+    path.write_text("# [plan]\n# title = 'x'\n")
+    with pytest.raises(PlanError, match="template") as err:
+        read_plan(path)
+    assert str(path) in err.value.where and "uncomment" in err.value.fix

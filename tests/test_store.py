@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -134,9 +133,28 @@ def wait_for(proc: subprocess.Popen, text: str, seconds: float = 60) -> None:
     raise AssertionError(f"'{text}' not seen")
 
 
+# `registry ingest` in a process that stops for a minute once everything is written, just
+# before the commit (the last step before it points the views at the new batch), so that
+# the test can kill it there.
+PAUSED_INGEST = """
+import sys, time
+from registry import store
+from registry.cli import app
+
+point_views_at = store.point_views_at
+
+def point_and_pause(con, schema):
+    point_views_at(con, schema)
+    print("registry: paused before commit", flush=True)
+    time.sleep(60)
+
+store.point_views_at = point_and_pause
+app(sys.argv[1:], prog_name="registry")
+"""
+
+
 def paused_ingest(db: Path, export: Path) -> subprocess.Popen:
-    env = dict(os.environ, REGISTRY_TEST_PAUSE_BEFORE_COMMIT="60")
-    proc = subprocess.Popen(REGISTRY + ["ingest", str(export), "--db", str(db)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED_INGEST, "ingest", str(export), "--db", str(db)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(proc, "paused before commit")
     return proc

@@ -101,7 +101,7 @@ followup = ["visit_2_arm_1"]
 alpha = 0.05
 
 [[outcomes]]
-scale = "prealbumin"
+scale = "palb"
 label = "Serum prealbumin"
 form = "visit_lab_data"
 field = "vld1"
@@ -111,7 +111,7 @@ remission = { comparison = "<", threshold = 1 }
 min_reduction_percent = 50
 
 [relapse]
-scale = "prealbumin"
+scale = "palb"
 comparison = ">="
 threshold = 40
 consecutive = 1
@@ -140,16 +140,24 @@ reference = 0
 
 [power]
 target = 0.80
+
+[adsl]
+form = "demographics"
+age = "age"
+sex = "sex"
+race = "race"
+ethnicity = "ethnicity"
 """
 
 
-def test_another_projects_workspace_from_init_to_analyze_outside_the_checkout(venv, tmp_path):
+def test_another_projects_workspace_from_init_to_export_outside_the_checkout(venv, tmp_path):
     registry = venv / "bin" / "registry"
     for name in ("dictionary.csv", "event.csv", "data.csv"):
         shutil.copy(LONGITUDINAL / name, tmp_path / name)
     run([registry, "init", "longitudinal", "--dictionary", "dictionary.csv", "--events", "event.csv"], tmp_path)
     ws = tmp_path / "longitudinal"
-    assert "visit_lab_data.vld1" in (ws / "plan.toml").read_text()
+    template = (ws / "plan.toml").read_text()
+    assert "visit_lab_data.vld1" in template and '# race = "race"' in template
     assert "template" in run([registry, "plan", "lock"], ws, ok=(2,)).stderr
     # the user fills in the plan and names the day-0 date, then rebuilds the checks for it
     (ws / "plan.toml").write_text(LONGITUDINAL_PLAN)
@@ -165,3 +173,5 @@ def test_another_projects_workspace_from_init_to_analyze_outside_the_checkout(ve
     results = (ws / "reports" / "batch_1" / "results.json").read_text()
     assert "REDCapR longitudinal example" in results
     assert not (tmp_path / "registry.duckdb").exists() and (ws / "registry.duckdb").is_file()
+    assert "adsl 3 rows" in run([registry, "export", "--format", "sav"], ws).stdout
+    assert {p.name for p in (ws / "exports" / "batch_1" / "sav").iterdir()} >= {"adsl.sav", "adqs.sav", "adtte.sav"}

@@ -68,7 +68,7 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     from registry.analysis.provenance import read_current_batch
     from registry.analysis.stage import stage_plan_data
 
-    spec = spec or DemographicFields()
+    spec = spec or plan.demographics
     batch = read_current_batch(con)
     dic = source.read_batch_dictionary(con)
     stage_plan_data(con, plan)

@@ -18,10 +18,10 @@ view / table          columns
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from registry.adam import AdamError
+from registry.analysis.plan import Demographics
 from registry.analysis.stage import DAY_TYPES
 from registry.redcap.dictionary import Dictionary, Field, checkbox_column, parse_dictionary
 
@@ -31,15 +31,7 @@ if TYPE_CHECKING:
 CATEGORICAL = {"radio", "dropdown", "yesno", "truefalse"}
 
 
-@dataclass(frozen=True)
-class DemographicFields:
-    """Where ADSL's demographics live (the registry project's names by default)."""
-
-    form: str = "demographics"
-    age: str = "dem_age"
-    sex: str = "dem_sex"
-    race: str = "dem_race"
-    ethnicity: str = "dem_ethnicity"
+DemographicFields = Demographics  # where ADSL's demographics live: the plan's [adsl] table
 
 
 def read_batch_dictionary(con: duckdb.DuckDBPyConnection) -> Dictionary:
@@ -82,7 +74,8 @@ def _need(rel: duckdb.DuckDBPyRelation, form: str, column: str, what: str) -> No
         raise AdamError(
             f"form `{form}` has no column `{column}`, which {what} needs",
             where=f"reg.main.{form}",
-            fix="ingest an export of the registry's REDCap project (its dictionary names this field)",
+            fix="for another project, name its fields in the analysis plan ([adsl] form, age, sex, race, "
+                "ethnicity for ADSL); else ingest an export of the registry's REDCap project",
         )
 
 
@@ -101,19 +94,25 @@ def stage_demographics(con: duckdb.DuckDBPyConnection, spec: DemographicFields, 
         c(spec.ethnicity).cast(duckdb.sqltype("VARCHAR")).alias("ethnicity"),
     ).to_view("_adam_demog", replace=True)
     race = dic.by_name.get(spec.race)
-    if race is None or race.field_type != "checkbox":
+    if race is not None and race.field_type in CATEGORICAL:  # one race per record: "checked" when given
+        _need(rel, spec.form, race.name, "ADSL.RACE")
+        rel.filter(c(race.name).isnotnull()).select(
+            c("record_id"), c(race.name).cast(duckdb.sqltype("VARCHAR")).alias("code"), k(True).alias("checked")
+        ).to_view("_adam_race", replace=True)
+    elif race is not None and race.field_type == "checkbox":  # one column per choice
+        parts = None
+        for choice in race.choices:
+            column = checkbox_column(race.name, choice.code)
+            _need(rel, spec.form, column, "ADSL.RACE")
+            part = rel.select(c("record_id"), k(choice.code).alias("code"), c(column).alias("checked"))
+            parts = part if parts is None else parts.union(part)
+        parts.to_view("_adam_race", replace=True)
+    else:
         raise AdamError(
-            f"`{spec.race}` is not a checkbox field of the dictionary",
+            f"`{spec.race}` is not a checkbox, radio or dropdown field of the dictionary",
             where="main._dictionary",
-            fix="ADSL.RACE is derived from the race checkbox (one column per choice)",
+            fix="name the race field in the analysis plan's [adsl] table, e.g. race = \"race\"",
         )
-    parts = None
-    for choice in race.choices:
-        column = checkbox_column(race.name, choice.code)
-        _need(rel, spec.form, column, "ADSL.RACE")
-        part = rel.select(c("record_id"), k(choice.code).alias("code"), c(column).alias("checked"))
-        parts = part if parts is None else parts.union(part)
-    parts.to_view("_adam_race", replace=True)
     try:
         records = con.table("reg.main._records")
         records.select(c("record_id"), c("redcap_data_access_group").alias("site")).to_view("_adam_site", replace=True)

@@ -103,6 +103,18 @@ class RelapseRule:
 
 
 @dataclass(frozen=True)
+class Demographics:
+    """Where ADSL's demographics live: the plan's optional ``[adsl]`` table (default: the
+    registry project's names). ``race`` is a checkbox, radio or dropdown field."""
+
+    form: str = "demographics"
+    age: str = "dem_age"
+    sex: str = "dem_sex"
+    race: str = "dem_race"
+    ethnicity: str = "dem_ethnicity"
+
+
+@dataclass(frozen=True)
 class AnalysisPlan:
     """A validated analysis plan. ``sha256`` is the hash of the file's bytes."""
 
@@ -133,6 +145,7 @@ class AnalysisPlan:
     power_target: float
     mcnemar: tuple[RateComparison, ...] = ()
     mmrm: MmrmPlan | None = None
+    demographics: Demographics = Demographics()
     max_trajectories: int = 200
     cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
     adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
@@ -442,6 +455,9 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     target = probability(power, "target", 0.8)
     power.done()
     mmrm = read_mmrm(top.table("mmrm", {}), tuple(scales), followup)
+    adsl = top.table("adsl", {})
+    demographics = Demographics(**{k: adsl.name_(k) for k in Demographics.__dataclass_fields__ if k in adsl.data})
+    adsl.done()
     report = top.table("report", {})
     max_trajectories = report.get("max_trajectories", int, 200)
     if max_trajectories < 0:
@@ -490,6 +506,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         power_target=target,
         mcnemar=tuple(mcnemar),
         mmrm=mmrm,
+        demographics=demographics,
         max_trajectories=max_trajectories,
         cox_adjust_baseline=adjust_baseline,
         baseline=baseline_vars,

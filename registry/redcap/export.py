@@ -33,6 +33,7 @@ BINARY_MAGIC = {
     b"SQLite format 3": "a SQLite database",
     b"$FL2": "an SPSS .sav file",
 }
+FORMATS_READ = "CSV (raw or labels), API JSON, SPSS .sav, Stata .dta or CDISC ODM XML"
 ENCODING_FIX = ("pass the file's encoding with --encoding "
                 "(for Excel-saved files usually --encoding cp1252 or --encoding latin-1)")
 
@@ -180,6 +181,7 @@ def _map_header(header: list[str], project: Project, display: Path, ignore_extra
     if dupes:
         raise ExportError(f"the header names these columns more than once: {', '.join(dupes)}",
                           where=f"{display}, line 1", fix="export the data from REDCap again; do not edit the header")
+    _check_same_project(header, project, display)
     if rid not in header:
         raise ExportError(
             f"the header has no record-ID column '{rid}' (the dictionary's first field)",
@@ -229,6 +231,21 @@ def _load_csv(con, source: Path, display: Path, project: Project, info: ExportIn
     return [h for h in header if h not in info.ignored_columns]
 
 
+def _check_same_project(header: list[str], project: Project, display: Path) -> None:
+    """Refuse an export of another project: most of its columns are not in this dictionary."""
+    known = known_columns(project.dictionary, project.missing_codes)
+    data = [h for h in header if h not in PSEUDO_COLUMNS]
+    unknown = [h for h in data if h not in known]
+    if len(data) >= 2 and len(unknown) * 2 > len(data):
+        raise ExportError(
+            f"the export's columns are not this project's ({project.name}): {len(unknown)} of its {len(data)} "
+            f"columns are not in the dictionary, e.g. {', '.join(unknown[:5])}",
+            where=f"{display}, line 1",
+            fix="give the export's own data dictionary with --dictionary FILE (and --events, --mapping, "
+                "--repeating), or make a workspace for that project: registry init DIR --dictionary FILE",
+        )
+
+
 def _csv_error(exc: Exception, display: Path) -> Exception:
     text = str(exc)
     m = re.search(r"CSV Error on Line: (\d+)", text)
@@ -257,8 +274,15 @@ def _load_json(con, source: Path, project: Project, info: ExportInfo) -> list[st
     except UnicodeDecodeError:
         raise InputFileError("the JSON export is not UTF-8", where=str(info.path), fix=ENCODING_FIX) from None
     except json.JSONDecodeError as exc:
-        raise CsvFormatError(f"the JSON export is malformed: {exc.msg}", where=f"{info.path}, line {exc.lineno}",
-                             fix="export the records again (API format=json)") from None
+        if info.path.suffix.lower() != ".json":  # e.g. a TOML or INI file: it only starts like JSON
+            raise InputFileError(
+                f"{info.path.name} is not a REDCap export: it is not CSV, and not valid JSON ({exc.msg})",
+                where=f"{info.path}, line {exc.lineno}", fix=f"pass a REDCap export: {FORMATS_READ}",
+            ) from None
+        raise CsvFormatError(
+            f"the JSON export is malformed: {exc.msg}", where=f"{info.path}, line {exc.lineno}",
+            fix=f"export the records again (API format=json); the formats read are {FORMATS_READ}",
+        ) from None
     records = obj.get("records") if isinstance(obj, dict) else obj
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ExportError("the JSON holds no list of records", where=str(info.path),
