@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from registry import safe_text
 from registry.errors import RegistryError
 
 app = typer.Typer(
@@ -37,7 +38,7 @@ def command(fn):
         try:
             return fn(*args, **kwargs)
         except RegistryError as exc:
-            typer.echo(str(exc), err=True)
+            typer.echo(safe_text.terminal(exc), err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was changed", err=True)
@@ -136,10 +137,11 @@ def ingest(
             wait=wait,
         )
     if not result.created:
-        typer.echo(f"{export.name} is already in the registry as batch {result.batch_id}: nothing changed.")
+        typer.echo(f"{safe_text.terminal(export.name)} is already in the registry as batch {result.batch_id}: "
+                   "nothing changed.")
         return
     typer.echo(
-        f"batch {result.batch_id}: {result.records} records, {result.rows} rows from {export.name} "
+        f"batch {result.batch_id}: {result.records} records, {result.rows} rows from {safe_text.terminal(export.name)} "
         f"({result.export_format} export) in {result.seconds:.1f} s"
     )
     for form, rows in result.instruments.items():
@@ -191,7 +193,8 @@ def status(
         _print_json(info)
         return
     typer.echo(
-        f"batch {info['batch_id']} of {info['batches']}: {info['file_name']} ({info['export_format']}), "
+        f"batch {info['batch_id']} of {info['batches']}: {safe_text.terminal(info['file_name'])} "
+        f"({info['export_format']}), "
         f"ingested {info['ingested_at']} UTC"
     )
     typer.echo(f"records: {info['records']}; export rows: {info['rows']}; sha256 {info['source_sha256'][:16]}…")
@@ -222,7 +225,7 @@ def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")
         table.add_row(
             str(r["batch_id"]),
             str(r["ingested_at"])[:19],
-            r["file_name"],
+            safe_text.rich(r["file_name"]),
             str(r["records"]),
             str(r["rows"]),
             r["export_format"],
@@ -254,12 +257,14 @@ def diff(
         _print_json(result.to_dict())
         return
     typer.echo(f"batch {result.old_batch} -> batch {result.new_batch}")
-    typer.echo(f"records added ({len(result.records_added)}): {', '.join(result.records_added[:50])}")
-    typer.echo(f"records removed ({len(result.records_removed)}): {', '.join(result.records_removed[:50])}")
+    typer.echo(safe_text.terminal(
+        f"records added ({len(result.records_added)}): {', '.join(result.records_added[:50])}"))
+    typer.echo(safe_text.terminal(
+        f"records removed ({len(result.records_removed)}): {', '.join(result.records_removed[:50])}"))
     typer.echo(f"values changed: {len(result.changes)}")
     for c in result.changes[:limit]:
         where = " / ".join(str(v) for v in (c["record_id"], c["event"], c["instance"]) if v is not None)
-        typer.echo(f"  {where}  {c['field']}: {c['old']!r} -> {c['new']!r}")
+        typer.echo(safe_text.terminal(f"  {where}  {c['field']}: {c['old']!r} -> {c['new']!r}"))
     if len(result.changes) > limit:
         typer.echo(f"  … {len(result.changes) - limit} more (use --json for all)")
 
@@ -322,7 +327,7 @@ def analyze(
     if result.results["exploratory"]:
         typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
     if result.results["gate"]["overridden"]:
-        typer.echo(f"gate overridden: {override_gate}")
+        typer.echo(f"gate overridden: {safe_text.terminal(override_gate)}")
     typer.echo(f"report: {result.out_dir / 'report.html'}")
     for path in result.files:
         typer.echo(f"  {path}")
@@ -414,7 +419,7 @@ def export_datasets(
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     data, files = export_adam(db, fmt, out, plan)
     typer.echo(
-        f"batch {data.batch['batch_id']} ({data.batch['file_name']}) as {fmt}: "
+        f"batch {data.batch['batch_id']} ({safe_text.terminal(data.batch['file_name'])}) as {fmt}: "
         + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets)
     )
     for path in files:
