@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from registry import safe_text
-from registry.errors import RegistryError
+from registry.errors import RegistryError, disk_full
 
 app = typer.Typer(
     help="De-identified clinical registries from REDCap exports: ingest, gate, analyse, export.",
@@ -43,6 +43,12 @@ def command(fn):
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was changed", err=True)
             raise typer.Exit(130) from None
+        except Exception as exc:
+            full = disk_full(exc, where=str(kwargs.get("out") or kwargs.get("db") or ""))
+            if full is None:
+                raise
+            typer.echo(safe_text.terminal(full), err=True)
+            raise typer.Exit(full.exit_code) from None
 
     return wrapper
 

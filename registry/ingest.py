@@ -164,7 +164,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
             time.sleep(pause)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        store.rollback(con)
         raise
     step("committed")
     return IngestResult(
