@@ -65,6 +65,10 @@ class PlanError(RegistryError):
     """The analysis plan is malformed, changed since locked, or does not fit the data."""
 
 
+class OutputError(RegistryError):
+    """An output (report, results, export) cannot be written where it was asked for; nothing was written."""
+
+
 class GateError(RegistryError):
     """The current batch did not pass the data-quality gate."""
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import RegistryBusyError, RegistryStateError
+from registry.resources import registry_ddl
 
-ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-DDL = ROOT / "schemas" / "registry.sql"
 DEFAULT_DB = "registry.duckdb"
 LOCK_WAIT_SECONDS = 30.0
 
@@ -74,7 +73,7 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
                 ) from None
             time.sleep(0.25)
     if not read_only:
-        con.execute(DDL.read_text())
+        con.execute(registry_ddl())
     return con
 
 

@@ -11,13 +11,12 @@ refused or failed export leaves ``out`` as it was.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.adam import Dataset, TransportFormatError
 from registry.adam.transport import check_transport, render_formats_sas, write_xpt
+from registry.outputs import staged_files, write_json, write_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,33 +148,26 @@ def write_datasets(data: AdamData, fmt: str, out: str | Path) -> list[Path]:
     out = Path(out)
     if fmt == "xpt":
         check_transport(data.datasets)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory(prefix=".export-", dir=out) as tmp:
-        staging = Path(tmp)
+    names = []
+    with staged_files(out) as staging:
         for ds in data.datasets:
             path = staging / f"{ds.name}.{fmt}"
             if fmt == "xpt":
                 write_xpt(ds, to_readstat_frame(ds.frame), path)
             else:
                 WRITERS[fmt](ds, path)
-            written.append(path)
+            names.append(path.name)
         meta = describe(data, fmt)
-        (staging / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-        written.append(staging / "metadata.json")
+        write_json(staging / "metadata.json", meta, default=str)
+        names.append("metadata.json")
         if fmt == "xpt":
             header = (
                 f"Written by registry {meta['toolkit_version']} from batch {data.batch['batch_id']} "
                 f"(source sha256 {data.batch['source_sha256']}),\nanalysis plan sha256 {data.plan_sha256}."
             )
-            (staging / "formats.sas").write_text(render_formats_sas(data.datasets, header) + "\n", encoding="utf-8")
-            written.append(staging / "formats.sas")
-        final = []
-        for path in written:
-            target = out / path.name
-            os.replace(path, target)
-            final.append(target)
-    return final
+            write_text(staging / "formats.sas", render_formats_sas(data.datasets, header) + "\n")
+            names.append("formats.sas")
+    return [out / name for name in names]
 
 
 def export_adam(db: str | Path | None, fmt: str, out: str | Path, plan_path: str | Path | None = None) -> tuple:

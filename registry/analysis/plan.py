@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry import resources
 from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
@@ -139,16 +140,9 @@ class AnalysisPlan:
 
 
 def default_plan_path() -> Path:
-    """``schemas/analysis_plan.toml`` of the working directory, else of the toolkit."""
+    """``schemas/analysis_plan.toml`` of the working directory, else the one the package ships."""
     local = Path("schemas/analysis_plan.toml")
-    if local.is_file():
-        return local
-    return Path(__file__).resolve().parents[2] / "schemas" / "analysis_plan.toml"
-
-
-def hash_plan(path: Path) -> str:
-    """SHA-256 (hex) of the plan file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return local if local.is_file() else resources.default_plan_path()
 
 
 def _field_ref(t: TomlTable, *, with_value: bool) -> FieldRef:

@@ -11,13 +11,13 @@ A refused run writes nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.analysis.plan import AnalysisPlan, default_plan_path, read_plan
+from registry.outputs import staged_files, write_json, write_text
 
 if TYPE_CHECKING:
     import duckdb
@@ -199,11 +199,11 @@ def analyze(
     if timings is not None:
         timings["render_s"] = time.perf_counter() - clock
     out = Path(out_dir) if out_dir is not None else Path("reports") / date.today().isoformat()
-    out.mkdir(parents=True, exist_ok=True)
+    with staged_files(out) as staging:
+        write_json(staging / "results.json", results, allow_nan=False)
+        write_text(staging / "report.html", html)
+        write_text(staging / "report.md", markdown)
     files = [out / "results.json", out / "report.html", out / "report.md"]
-    files[0].write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    files[1].write_text(html, encoding="utf-8")
-    files[2].write_text(markdown, encoding="utf-8")
     if timings is not None:
         timings["total_s"] = time.perf_counter() - start
     return AnalyzeResult(out, results, files, analysis)

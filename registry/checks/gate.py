@@ -18,9 +18,10 @@ from pathlib import Path
 
 import duckdb
 
+from registry import resources
 from registry.checks.compile import compile_check
 from registry.checks.sqlfiles import quote_ident, read_sql
-from registry.checks.suites import Check, Suite, check_complete, check_fresh, load_suites
+from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
 
 FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status")
@@ -229,11 +230,6 @@ def _dicts(con, sql: str, params: dict | None = None) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def check_labels(suites: list[Suite]) -> dict[tuple[str, str], Check]:
-    """(suite name, check label) -> check: to read a finding's ``expectation`` back."""
-    return {(s.name, c.label): c for s in suites for c in s.checks}
-
-
 def collect_hits(con) -> dict[tuple[str, str], set[tuple]]:
     """After a run: (suite name, check label) -> the offending (record, event, instance) rows.
 
@@ -251,6 +247,6 @@ def collect_hits(con) -> dict[tuple[str, str], set[tuple]]:
 
 
 def default_checks_dir() -> Path:
-    """``./checks`` when it exists, else the ``checks/`` shipped with the toolkit."""
+    """``./checks`` when it exists, else the suites the package ships."""
     here = Path("checks")
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "checks"
+    return here if here.is_dir() else resources.default_checks_dir()

@@ -13,6 +13,7 @@ from pathlib import Path
 from registry import safe_text
 from registry.checks.gate import GateResult
 from registry.checks.suites import Suite
+from registry.outputs import write_text
 
 HTML_LIMIT = 5000
 TERMINAL_LIMIT = 25
@@ -80,9 +81,7 @@ def write_html_report(result: GateResult, suites: list[Suite], path: Path, check
         limit=HTML_LIMIT, checks_dir=checks_dir,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_text(path, html)
 
 
 def default_report_path(db: Path, batch_id: int) -> Path:

@@ -89,10 +89,6 @@ class Field:
     choices: tuple[Choice, ...] = ()
 
     @property
-    def is_categorical(self) -> bool:
-        return self.field_type in {"radio", "dropdown", "yesno", "truefalse", "checkbox"}
-
-    @property
     def is_free_text(self) -> bool:
         """Notes, and text fields with no validation: where identifiers can hide."""
         return self.field_type == "notes" or (self.field_type == "text" and not self.validation)

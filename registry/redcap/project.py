@@ -16,13 +16,13 @@ from pathlib import Path
 
 from registry.errors import DictionaryError
 from registry.redcap.dictionary import Dictionary, read_dictionary
+from registry.resources import default_project_dir
 
 # REDCap's standard missing-data codes (Project Setup > Additional Customizations).
 STANDARD_MISSING_CODES = (
     "NI", "INV", "UNK", "NASK", "ASKU", "NAV", "MSK", "NA", "NAVU", "NP", "QS", "QI",
     "TRC", "UNC", "DER", "PINF", "NINF", "OTH",
 )
-DEFAULT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "schemas" / "registry_project"
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,9 @@ def load_project(
     return project
 
 
-def load_default_project(directory: Path = DEFAULT_PROJECT_DIR) -> Project:
+def load_default_project(directory: Path | None = None) -> Project:
     """The registry's own REDCap project, shipped in ``schemas/registry_project/``."""
+    directory = directory if directory is not None else default_project_dir()
     settings = tomllib.loads((directory / "project.toml").read_text())
     project = load_project(
         directory / "dictionary.csv",

@@ -1,0 +1,1 @@
+"""Installed as ``registry._data.checks`` (see pyproject.toml); data only, read via registry.resources."""
