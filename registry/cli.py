@@ -2,7 +2,9 @@
 
 Commands parse options and call the library; heavy libraries are imported inside them so
 ``registry --help`` stays fast. Library errors (:class:`RegistryError`) are printed to
-stderr as what / where / fix, with a non-zero exit and no traceback.
+stderr as what / where / fix, with a non-zero exit and no traceback. Every command uses the
+workspace (``registry.toml`` in the current folder or a parent, :mod:`registry.workspace`)
+when there is one; its options override it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from registry import safe_text
+from registry import safe_text, workspace
 from registry.errors import RegistryError, disk_full
 
 app = typer.Typer(
@@ -26,7 +28,8 @@ app = typer.Typer(
 )
 
 DbOption = Annotated[
-    Path | None, typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else ./registry.duckdb).")
+    Path | None,
+    typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else the workspace's, else ./registry.duckdb)."),
 ]
 
 
@@ -53,8 +56,39 @@ def command(fn):
     return wrapper
 
 
+def _registry(db: Path | None) -> Path:
+    """The registry file: ``--db``, else $REGISTRY_DB, else the workspace's, else ./registry.duckdb."""
+    return workspace.db_path(db, workspace.find_workspace())
+
+
 def _print_json(obj) -> None:
     typer.echo(json.dumps(obj, indent=2, default=str))
+
+
+@app.command()
+@command
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the workspace (created if missing).")] = Path("."),
+    dictionary: Annotated[
+        Path | None,
+        typer.Option(help="Data dictionary of another REDCap project (default: the registry's own project)."),
+    ] = None,
+    events: Annotated[Path | None, typer.Option(help="Events export (CSV) of that project.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Instrument-event mapping export (CSV).")] = None,
+    repeating: Annotated[Path | None, typer.Option(help="Repeating instruments and events export (CSV).")] = None,
+) -> None:
+    """Make a workspace: registry.toml, plan.toml and checks/ for one REDCap project."""
+    from registry.scaffold import init_workspace
+
+    ws = init_workspace(directory, dictionary=dictionary, events=events, mapping=mapping, repeating=repeating)
+    what = "the registry's own project" if ws.builtin else f"project {ws.name} ({ws.dictionary.name})"
+    typer.echo(f"workspace for {what} in {ws.root}")
+    for path in (ws.config, ws.plan, ws.checks):
+        typer.echo(f"  {path.relative_to(ws.root)}")
+    if ws.builtin:
+        typer.echo("next: registry plan lock, then registry ingest EXPORT, registry validate, registry analyze")
+    else:
+        typer.echo("next: fill in plan.toml and run registry plan lock, then registry ingest EXPORT, registry validate")
 
 
 @app.command()
@@ -101,35 +135,16 @@ def ingest(
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
     from registry.ingest import ingest as run_ingest
-    from registry.redcap.project import load_default_project, load_project
 
     if export_format not in {"auto", "raw", "label"}:
         raise typer.BadParameter("--format must be auto, raw or label")
     codes = tuple(c.strip() for c in missing_codes.split(",") if c.strip()) if missing_codes is not None else None
-    from registry.redcap.odm import apply_options, is_odm_file, read_odm_project
-
-    if dictionary is None and is_odm_file(export):  # a whole-project ODM XML carries its own project
-        project = apply_options(
-            read_odm_project(export, encoding=encoding),
-            events=events,
-            mapping=mapping,
-            repeating=repeating,
-            missing_codes=codes,
-            study_day_anchor=study_day_anchor,
-        )
-    elif dictionary is None:
-        project = load_default_project()
-        if codes is not None:
-            project.missing_codes = codes
-    else:
-        project = load_project(
-            dictionary,
-            events=events,
-            mapping=mapping,
-            repeating=repeating,
-            missing_codes=codes,
-            study_day_anchor=study_day_anchor,
-        )
+    ws = workspace.find_workspace()
+    project = workspace.load_project(
+        ws, export, encoding=encoding, missing_codes=codes, study_day_anchor=study_day_anchor,
+        dictionary=dictionary, events=events, mapping=mapping, repeating=repeating,
+    )
+    db = workspace.db_path(db, ws)
     with _progress(len(project.dictionary.forms) + 3) as advance:
         result = run_ingest(
             export,
@@ -190,7 +205,7 @@ def status(
     """The current batch: records and rows per instrument."""
     from registry import store
 
-    con = store.connect(db, read_only=True)
+    con = store.connect(_registry(db), read_only=True)
     try:
         info = store.status(con)
     finally:
@@ -215,7 +230,7 @@ def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")
     """Every batch ingested, oldest first."""
     from registry import store
 
-    con = store.connect(db, read_only=True)
+    con = store.connect(_registry(db), read_only=True)
     try:
         rows = store.history(con)
     finally:
@@ -254,7 +269,7 @@ def diff(
     from registry import store
     from registry.diff import diff_batches
 
-    con = store.connect(db, read_only=True)
+    con = store.connect(_registry(db), read_only=True)
     try:
         result = diff_batches(con, old, new)
     finally:
@@ -276,7 +291,10 @@ def diff(
 
 
 # --- analysis plan and analyses (registry/analysis, registry/report) -------------------------
-PlanOption = Annotated[Path | None, typer.Option("--plan", help="Analysis plan (default: schemas/analysis_plan.toml).")]
+PlanOption = Annotated[
+    Path | None,
+    typer.Option("--plan", help="Analysis plan (default: the workspace's plan.toml, else the built-in plan)."),
+]
 plan_app = typer.Typer(help="The analysis plan: lock it before the data are seen.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 
@@ -286,9 +304,10 @@ app.add_typer(plan_app, name="plan")
 def plan_lock(db: DbOption = None, plan: PlanOption = None) -> None:
     """Record the plan's SHA-256 and the time in the registry (lock it before the first ingest)."""
     from registry.analysis.lock import lock_plan
-    from registry.analysis.plan import default_plan_path, read_plan
+    from registry.analysis.plan import read_plan
 
-    info = lock_plan(db, read_plan(plan if plan is not None else default_plan_path()))
+    ws = workspace.find_workspace()
+    info = lock_plan(workspace.db_path(db, ws), read_plan(workspace.plan_path(plan, ws)))
     if not info["created"]:
         typer.echo(
             f"plan {info['sha256']} is already the locked plan (since {info['locked_at']} UTC): nothing changed."
@@ -310,7 +329,12 @@ def plan_lock(db: DbOption = None, plan: PlanOption = None) -> None:
 def analyze(
     db: DbOption = None,
     plan: PlanOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: reports/<YYYY-MM-DD>/).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Output folder (default: reports/batch_<N>/ of the workspace, else beside the registry)."
+        ),
+    ] = None,
     exploratory: Annotated[
         bool,
         typer.Option(
@@ -329,7 +353,12 @@ def analyze(
     """Run the prespecified analyses on the current batch: results.json, report.html, report.md."""
     from registry.analysis.run import analyze as run_analyze
 
-    result = run_analyze(db, plan, out, exploratory=exploratory, override_reason=override_gate)
+    ws = workspace.find_workspace()
+    db = workspace.db_path(db, ws)
+    result = run_analyze(
+        db, workspace.plan_path(plan, ws), out, reports_root=workspace.output_root("reports", db, ws),
+        exploratory=exploratory, override_reason=override_gate,
+    )
     if result.results["exploratory"]:
         typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
     if result.results["gate"]["overridden"]:
@@ -341,7 +370,7 @@ def analyze(
 
 # --- data-quality gate (registry/checks) ------------------------------------------------------
 ChecksOption = Annotated[
-    Path | None, typer.Option("--checks", help="Directory of expectation suites (default: checks/).")
+    Path | None, typer.Option("--checks", help="Directory of expectation suites (default: the workspace's checks/).")
 ]
 checks_app = typer.Typer(help="Expectation suites in checks/: build them from a data dictionary.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
@@ -351,9 +380,12 @@ app.add_typer(checks_app, name="checks")
 @command
 def checks_build(
     dictionary: Annotated[
-        Path | None, typer.Option(help="Data dictionary (default: the registry's own project).")
+        Path | None, typer.Option(help="Data dictionary (default: the workspace's project, else the registry's own).")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where to write the suites.")] = Path("checks"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the suites (default: the workspace's checks/, else checks/)."),
+    ] = None,
     study_day_anchor: Annotated[
         str | None, typer.Option(help="Date field that is day 0 (dates stored as study days).")
     ] = None,
@@ -361,13 +393,14 @@ def checks_build(
     """Generate the dictionary-driven suites (types, choices, ranges, required, branching, keys, calcs)."""
     from registry.checks.build import build_suites, write_suites
     from registry.redcap.dictionary import read_dictionary
-    from registry.redcap.project import load_default_project
 
+    ws = workspace.find_workspace()
     if dictionary is None:
-        project = load_default_project()
+        project = workspace.load_project(ws)
         dic, anchor = project.dictionary, study_day_anchor or project.study_day_anchor
     else:
         dic, anchor = read_dictionary(dictionary), study_day_anchor
+    out = out if out is not None else ws.checks if ws else Path("checks")
     paths = write_suites(build_suites(dic, anchor), out)
     typer.echo(f"wrote {len(paths)} suites to {out}/ from {dic.source} (sha256 {dic.sha256[:12]}…)")
 
@@ -379,25 +412,29 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: passed, findings, resolved.")] = False,
     checks: ChecksOption = None,
     html: Annotated[
-        Path | None, typer.Option("--html", help="HTML report (default: reports/ next to the registry).")
+        Path | None,
+        typer.Option("--html", help="HTML report (default: reports/batch_<N>/data_quality.html of the workspace, "
+                     "else beside the registry)."),
     ] = None,
 ) -> None:
     """Run every suite on the current batch, store the findings; exit 1 if an error finding remains."""
     from registry import store
-    from registry.checks.gate import default_checks_dir, run_gate
+    from registry.checks.gate import run_gate
     from registry.checks.report import default_report_path, print_summary, write_html_report
     from registry.checks.suites import load_suites
+    from registry.outputs import check_output_dir, check_output_file
 
-    checks_dir = checks or default_checks_dir()
-    con = store.connect(db)
+    ws = workspace.find_workspace()
+    db, checks_dir = workspace.db_path(db, ws), workspace.checks_dir(checks, ws)
+    reports = workspace.output_root("reports", db, ws)
+    check_output_file(html, "--html") if html is not None else check_output_dir(reports, "reports folder")
+    con = store.connect(db, create=False)
     try:
         result = run_gate(con, checks_dir)
     finally:
         con.close()
     suites = load_suites(checks_dir)
-    report = write_html_report(
-        result, suites, html or default_report_path(store.resolve_db(db), result.batch_id), str(checks_dir)
-    )
+    report = write_html_report(result, suites, html or default_report_path(reports, result.batch_id), str(checks_dir))
     if as_json:
         _print_json(result.to_json())
         typer.echo(f"report: {report}", err=True)
@@ -414,7 +451,11 @@ def export_datasets(
     fmt: Annotated[
         str, typer.Option("--format", help="sav (SPSS), dta (Stata), xpt (SAS transport v5), parquet or csv.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Folder for adsl, adqs, adtte (created if missing).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for adsl, adqs, adtte (created if missing; default: "
+                     "exports/batch_<N>/<format>/ of the workspace, else beside the registry)."),
+    ] = None,
     db: DbOption = None,
     plan: PlanOption = None,
 ) -> None:
@@ -423,7 +464,11 @@ def export_datasets(
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
-    data, files = export_adam(db, fmt, out, plan)
+    ws = workspace.find_workspace()
+    db = workspace.db_path(db, ws)
+    data, files = export_adam(
+        db, fmt, out, workspace.plan_path(plan, ws), exports_root=workspace.output_root("exports", db, ws)
+    )
     typer.echo(
         f"batch {data.batch['batch_id']} ({safe_text.terminal(data.batch['file_name'])}) as {fmt}: "
         + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets)
@@ -460,7 +505,7 @@ def pull(
     with _progress(6) as advance:
         result = run_pull(
             url,
-            db,
+            _registry(db),
             token_env=token_env,
             batch_size=batch_size,
             study_day_anchor=study_day_anchor,

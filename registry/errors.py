@@ -65,6 +65,10 @@ class PlanError(RegistryError):
     """The analysis plan is malformed, changed since locked, or does not fit the data."""
 
 
+class WorkspaceError(RegistryError):
+    """A workspace (registry.toml) is malformed, or ``registry init`` would overwrite one."""
+
+
 class OutputError(RegistryError):
     """An output (report, results, export) cannot be written where it was asked for; nothing was written."""
 

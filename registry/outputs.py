@@ -26,6 +26,18 @@ from registry.errors import OutputError
 _PSEUDO_FS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
+def beside_registry(kind: str, db: str | Path) -> Path:
+    """``<kind>/<registry name>/`` beside the registry file (``reports/registry/`` for
+    ``registry.duckdb``): two registries in one folder never share their outputs."""
+    db = Path(db).absolute()
+    return db.parent / kind / db.stem
+
+
+def batch_folder(root: str | Path, batch_id: int) -> Path:
+    """One folder per batch: ``<root>/batch_<N>``."""
+    return Path(root) / f"batch_{batch_id}"
+
+
 def _nearest_existing(path: Path) -> Path:
     for candidate in (path, *path.parents):
         if candidate.exists():
@@ -142,9 +154,9 @@ def staged_files(folder: str | Path) -> Iterator[Path]:
                           fix="choose a folder you can write to") from None
     try:
         yield staging
-        mode = 0o666 & ~_umask()
+        mask = _umask()
         for path in sorted(staging.iterdir()):
-            os.chmod(path, mode)
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
             os.replace(path, folder / path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

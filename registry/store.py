@@ -33,8 +33,11 @@ def resolve_db(db: str | Path | None) -> Path:
 
 
 def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS,
-            catalog: str = "registry_db", use: bool = True):
+            catalog: str = "registry_db", use: bool = True, create: bool = True):
     """Open the registry, waiting up to ``wait`` seconds for another process's lock.
+
+    A missing file is created (with the registry's tables) only when ``create`` and not
+    ``read_only``; otherwise it is a :class:`RegistryStateError` ("no registry at ...").
 
     The file is attached to an in-memory database as ``catalog``; with ``use`` it becomes the
     default catalog, otherwise new tables go to the in-memory one (for read-only staging).
@@ -45,7 +48,7 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
         raise ValueError(f"not a catalog name: {catalog!r}")
 
     path = resolve_db(db)
-    if read_only and not path.exists():
+    if (read_only or not create) and not path.exists():
         raise RegistryStateError(f"no registry at {path}", where=str(path),
                                  fix="ingest an export first: registry ingest EXPORT --db PATH")
     deadline = time.monotonic() + wait

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 from analysis_registry import add_validation_run, build_registry, plan_variant, reference_subjects
@@ -176,10 +176,13 @@ def test_a_normal_run_is_not_exploratory(db, tmp_path):
     assert read_results(tmp_path / "out")["exploratory"] is False
 
 
-def test_the_default_output_folder_is_reports_slash_today(db, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_the_default_output_folder_is_one_per_batch_beside_the_registry(db, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     assert run("analyze", "--db", db).exit_code == 0
-    assert (tmp_path / "reports" / date.today().isoformat() / "results.json").exists()
+    assert read_results(tmp_path / "reports" / "registry" / "batch_1")["batch"]["batch_id"] == 1
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_a_missing_registry_is_a_clear_error(tmp_path):

@@ -128,7 +128,7 @@ def test_the_summary_table_and_the_html_report_name_fields_but_show_no_values(cl
     result = cli("validate", "--db", db)
     assert result.exit_code == 1
     assert "not passed" in result.stdout and "P3" in result.stdout
-    report = (tmp_path / "reports" / "data_quality_batch_1.html").read_text()
+    report = (tmp_path / "reports" / "registry" / "batch_1" / "data_quality.html").read_text()
     assert "SIR-0059" in report and "dem_esk_start_date" in report
     assert "not a date" not in report and "not a date" not in result.stdout  # the cast failure's raw value
     custom = tmp_path / "dq.html"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from registry.adam import Dataset, TransportFormatError
 from registry.adam.transport import check_transport, render_formats_sas, write_xpt
-from registry.outputs import staged_files, write_json, write_text
+from registry.outputs import batch_folder, beside_registry, check_output_dir, staged_files, write_json, write_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,13 +170,24 @@ def write_datasets(data: AdamData, fmt: str, out: str | Path) -> list[Path]:
     return [out / name for name in names]
 
 
-def export_adam(db: str | Path | None, fmt: str, out: str | Path, plan_path: str | Path | None = None) -> tuple:
-    """Build the datasets from the registry and write them: ``(AdamData, files)``."""
+def export_adam(db: str | Path | None, fmt: str, out: str | Path | None = None,
+                plan_path: str | Path | None = None, *, exports_root: str | Path | None = None) -> tuple:
+    """Build the datasets from the registry and write them: ``(AdamData, files)``.
+
+    ``out`` defaults to ``<exports_root>/batch_<N>/<fmt>/`` for the current batch N, and
+    ``exports_root`` to ``exports/<registry name>/`` beside the registry file. The target is
+    checked before anything is built; nothing is written when it cannot be.
+    """
     from registry.adam.build import build_adam
+    from registry.store import resolve_db
 
     if fmt not in FORMATS:
         raise TransportFormatError(
             f"unknown export format '{fmt}'", where="--format", fix=f"use one of {', '.join(FORMATS)}"
         )
+    root = exports_root or beside_registry("exports", resolve_db(db))
+    check_output_dir(out if out is not None else root)
     data = build_adam(db, plan_path)
+    if out is None:
+        out = batch_folder(root, data.batch["batch_id"]) / fmt
     return data, write_datasets(data, fmt, out)

@@ -319,6 +319,12 @@ def read_plan(path: str | Path) -> AnalysisPlan:
             where=str(path),
             fix="fix the syntax (https://toml.io); compare with schemas/analysis_plan.toml",
         ) from exc
+    if not data:
+        raise PlanError(
+            "the analysis plan is empty: every table is commented out (a template to fill in)",
+            where=str(path),
+            fix="uncomment its tables and put this project's fields and events in them, then lock it",
+        )
     top = TomlTable(path, "", data)
     meta = top.table("plan")
     title, version = meta.get("title", str), str(meta.get("version", (str, int, float)))

@@ -12,12 +12,13 @@ A refused run writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.analysis.plan import AnalysisPlan, default_plan_path, read_plan
-from registry.outputs import staged_files, write_json, write_text
+from registry.outputs import batch_folder, beside_registry, check_output_dir, staged_files, write_json, write_text
+from registry.store import resolve_db
 
 if TYPE_CHECKING:
     import duckdb
@@ -134,6 +135,7 @@ def analyze(
     plan_path: str | Path | None = None,
     out_dir: str | Path | None = None,
     *,
+    reports_root: str | Path | None = None,
     exploratory: bool = False,
     override_reason: str | None = None,
     check_gate: bool = True,
@@ -148,7 +150,11 @@ def analyze(
     plan_path : path, optional
         The analysis plan (default ``schemas/analysis_plan.toml``).
     out_dir : path, optional
-        Output folder (default ``reports/<YYYY-MM-DD>/``); created only when writing.
+        Output folder (default ``<reports_root>/batch_<N>/`` for the current batch N);
+        created only when writing, checked before anything is computed.
+    reports_root : path, optional
+        Folder of the per-batch report folders (default ``reports/<registry name>/`` beside
+        the registry file).
     exploratory : bool
         Run even if the plan differs from the locked one; every output says exploratory.
     override_reason : str, optional
@@ -172,6 +178,7 @@ def analyze(
     from registry.report.render import render_report
 
     start = time.perf_counter()
+    check_output_dir(out_dir if out_dir is not None else reports_root or beside_registry("reports", resolve_db(db)))
     plan = read_plan(plan_path if plan_path is not None else default_plan_path())
     con = open_registry(db)
     try:
@@ -198,7 +205,9 @@ def analyze(
     )
     if timings is not None:
         timings["render_s"] = time.perf_counter() - clock
-    out = Path(out_dir) if out_dir is not None else Path("reports") / date.today().isoformat()
+    out = Path(out_dir) if out_dir is not None else batch_folder(
+        reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]
+    )
     with staged_files(out) as staging:
         write_json(staging / "results.json", results, allow_nan=False)
         write_text(staging / "report.html", html)

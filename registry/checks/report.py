@@ -13,7 +13,7 @@ from pathlib import Path
 from registry import safe_text
 from registry.checks.gate import GateResult
 from registry.checks.suites import Suite
-from registry.outputs import write_text
+from registry.outputs import batch_folder, write_text
 
 HTML_LIMIT = 5000
 TERMINAL_LIMIT = 25
@@ -84,9 +84,9 @@ def write_html_report(result: GateResult, suites: list[Suite], path: Path, check
     return write_text(path, html)
 
 
-def default_report_path(db: Path, batch_id: int) -> Path:
-    """``reports/data_quality_batch_<N>.html`` next to the registry file."""
-    return db.resolve().parent / "reports" / f"data_quality_batch_{batch_id}.html"
+def default_report_path(reports_root: Path, batch_id: int) -> Path:
+    """``<reports_root>/batch_<N>/data_quality.html``: one folder per batch."""
+    return batch_folder(reports_root, batch_id) / "data_quality.html"
 
 
 def _why_by_expectation(suites: list[Suite]) -> dict[str, str]:
