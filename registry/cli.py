@@ -20,6 +20,15 @@ import typer
 from registry import safe_text, workspace
 from registry.errors import RegistryError, disk_full
 
+
+def _flag_type(self, ctx):
+    """A flag takes no value: show no ``<bool>`` placeholder beside it in --help."""
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+_option_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type
+
 app = typer.Typer(
     help="De-identified clinical registries from REDCap exports: ingest, gate, analyse, export.",
     no_args_is_help=True,
@@ -226,7 +235,12 @@ def status(
 
 @app.command()
 @command
-def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def history(
+    db: DbOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list: one object per batch, oldest first.")
+    ] = False,
+) -> None:
     """Every batch ingested, oldest first."""
     from registry import store
 
@@ -241,19 +255,16 @@ def history(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("batch", "ingested (UTC)", "file", "records", "rows", "format", "sha256", "current")
+    table = Table()
+    for name in ("batch", "ingested (UTC)", "file", "records", "rows", "format", "sha256", "current"):
+        table.add_column(name, overflow="fold")  # on a narrow terminal: wrap, never cut
     for r in rows:
         table.add_row(
-            str(r["batch_id"]),
-            str(r["ingested_at"])[:19],
-            safe_text.rich(r["file_name"]),
-            str(r["records"]),
-            str(r["rows"]),
-            r["export_format"],
-            r["source_sha256"],
-            "*" if r["is_current"] else "",
+            str(r["batch_id"]), str(r["ingested_at"])[:19], safe_text.rich(r["file_name"]), str(r["records"]),
+            str(r["rows"]), r["format"], r["source_sha256"][:12], "*" if r["current"] else "",
         )
-    Console().print(table)
+    # Not a terminal (a pipe, a file, a log): as wide as the table needs, so nothing is cut or wrapped.
+    Console(width=None if sys.stdout.isatty() else 100_000).print(table)
 
 
 @app.command()

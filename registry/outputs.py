@@ -53,6 +53,9 @@ def _probe(folder: Path, target: Path, option: str) -> None:
     if not folder.is_dir():
         raise OutputError(f"{folder} is a file, not a folder", where=f"{option} {target}",
                           fix=f"give {option} a path inside an existing folder")
+    if not folder.stat().st_mode & 0o222:  # marked read-only: refused even for root, who could write
+        raise OutputError(f"cannot write in {folder}: the folder is read-only", where=f"{option} {target}",
+                          fix=f"give {option} a folder you can write to, or change its permissions")
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass

@@ -162,6 +162,8 @@ def point_views_at(con, schema: str) -> None:
 
 
 def history(con) -> list[dict]:
+    """Every batch, oldest first: batch_id, file_name, source_sha256, records, rows, format,
+    ingested_at, current."""
     if not _has_registry(con):
         return []
     cur = con.execute(read_sql("history.sql"))

@@ -37,8 +37,16 @@ VISITS = {
 def design_of(name: str, **kw):
     d = pd.read_csv(REF / "mmrm_data.csv")
     d = d[d.dataset == name]
-    return build_design(d.id.values, d.visit_index.values - 1, d.cohort.values, d.baseline.values,
-                        d.change.values, VISITS[name], [1, 2], **kw)
+    return build_design(
+        d.id.values,
+        d.visit_index.values - 1,
+        d.cohort.values,
+        d.baseline.values,
+        d.change.values,
+        VISITS[name],
+        [1, 2],
+        **kw,
+    )
 
 
 def reference(name: str, structure: str) -> pd.DataFrame:

@@ -102,12 +102,12 @@ def test_the_provenance_names_batch_export_hash_plan_hash_lock_version_and_date(
     assert "not locked in the registry" in md
 
 
-def test_the_html_report_is_self_contained_with_three_embedded_png_figures(report):
+def test_the_html_report_is_self_contained_with_four_embedded_png_figures(report):
     _, _, html = report
     assert not re.search(r"""(src|href)=["'](https?:|//|[^"'#d])""", html)
     assert "<script" not in html and "<link" not in html
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 3
+    assert len(images) == 4  # mean change, trajectories, MMRM LS means, Kaplan-Meier
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
 
 

@@ -66,7 +66,7 @@ def test_a_new_export_becomes_current_and_earlier_batches_stay_queryable(cli, db
     new_age = con.execute("select dem_age from demographics where record_id = 'SIR-0001'").fetchall()
     assert old_age != new_age == [(77,)]
     history = cli.json("history", "--db", db, "--json")
-    assert [(h["batch_id"], h["is_current"]) for h in history] == [(1, False), (2, True)]
+    assert [(h["batch_id"], h["current"]) for h in history] == [(1, False), (2, True)]
 
 
 def test_diff_lists_records_added_and_removed_and_values_changed(cli, db, tmp_path):

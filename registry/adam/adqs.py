@@ -7,7 +7,9 @@ the plan's label, AVISITN the plan's nominal study day. ADY is the study day of 
 assessment date (day 0 = the index date). BASE, CHG, PCHG, ABLFL and ANL01FL follow admiral
 (``derive_var_base``, ``derive_var_chg``, ``derive_var_pchg``): CHG and PCHG only after
 baseline, PCHG missing when BASE is 0, ANL01FL = "Y" on exactly the records the paired
-analysis used (both records of each complete pair). The derivation is ``sql/adqs.sql``.
+analysis used (both records of each complete pair), ANL02FL = "Y" on those the mixed
+model (MMRM) used (follow-up totals at its visits, and those subjects' baseline totals).
+The derivation is ``sql/adqs.sql``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ LABELS = {
     "PCHG": "Percent Change from Baseline",
     "ABLFL": "Baseline Record Flag",
     "ANL01FL": "Analysis Flag 01: Paired Change Analysis",
+    "ANL02FL": "Analysis Flag 02: MMRM",
     "SRCDOM": "Source Form (REDCap Instrument)",
     "SRCVAR": "Source Field (REDCap Variable)",
 }
@@ -192,7 +195,7 @@ def derive_adqs(
     -------
     Dataset
         Columns: STUDYID, USUBJID, SITEID, TRT01P, TRT01PN, PPROTFL (as in ADSL), PARAMCD,
-        PARAM, PARAMN, AVISIT, AVISITN, ADY, AVAL, BASE, CHG, PCHG, ABLFL, ANL01FL, SRCDOM,
+        PARAM, PARAMN, AVISIT, AVISITN, ADY, AVAL, BASE, CHG, PCHG, ABLFL, ANL01FL, ANL02FL, SRCDOM,
         SRCVAR. Value labels: TRT01PN (cohorts), PARAMN (PARAM), AVISITN (AVISIT).
     """
     frame = rows.rename(columns={c: c.upper() for c in rows.columns}).rename(columns={"RECORD_ID": "USUBJID"})

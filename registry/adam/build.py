@@ -85,7 +85,16 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     adqs.stage_parameters(con, params, plan)
     source.stage_items(con, [(p.form, p.field) for p in params if not p.is_total])
     source.stage_days(con, adqs.day_fields(params, dic))
-    adqs_rows = run_sql(con, "adqs", {"baseline": plan.baseline_visit})
+    mmrm = plan.mmrm
+    adqs_rows = run_sql(
+        con,
+        "adqs",
+        {
+            "baseline": plan.baseline_visit,
+            "mmrm_visits": list(mmrm.visits) if mmrm else [],
+            "mmrm_scales": list(mmrm.outcomes) if mmrm else [],
+        },
+    )
     adqs_ds = adqs.derive_adqs(adqs_rows, adsl_frame, adsl_labels, params, plan)
 
     adsl_ds = adsl.finish_adsl(adsl_frame, adsl_labels, adqs_ds.frame, params, dic, spec, plan)

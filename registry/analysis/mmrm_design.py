@@ -49,8 +49,9 @@ class Design:
         return len(self.columns)
 
 
-def model_row(cohort_idx: int, visit_idx: int, baseline: float, n_cohorts: int, n_visits: int,
-              baseline_by_visit: bool) -> np.ndarray:
+def model_row(
+    cohort_idx: int, visit_idx: int, baseline: float, n_cohorts: int, n_visits: int, baseline_by_visit: bool
+) -> np.ndarray:
     """The fixed-effects row for one observation (also used for LS-means grids)."""
     cohort = np.zeros(n_cohorts - 1)
     if cohort_idx > 0:
@@ -64,8 +65,14 @@ def model_row(cohort_idx: int, visit_idx: int, baseline: float, n_cohorts: int, 
     return np.concatenate(parts)
 
 
-def _model_matrix(cohort_idx: np.ndarray, visit_idx: np.ndarray, baseline: np.ndarray, n_cohorts: int,
-                  n_visits: int, baseline_by_visit: bool) -> np.ndarray:
+def _model_matrix(
+    cohort_idx: np.ndarray,
+    visit_idx: np.ndarray,
+    baseline: np.ndarray,
+    n_cohorts: int,
+    n_visits: int,
+    baseline_by_visit: bool,
+) -> np.ndarray:
     n = cohort_idx.size
     cohort = np.zeros((n, n_cohorts))
     cohort[np.arange(n), cohort_idx] = 1.0
@@ -88,8 +95,16 @@ def column_names(cohorts: list, visits: list, baseline_by_visit: bool) -> list[s
     return names
 
 
-def build_design(subject: np.ndarray, visit_idx: np.ndarray, cohort: np.ndarray, baseline: np.ndarray,
-                 change: np.ndarray, visits: list, cohorts: list, baseline_by_visit: bool = False) -> Design:
+def build_design(
+    subject: np.ndarray,
+    visit_idx: np.ndarray,
+    cohort: np.ndarray,
+    baseline: np.ndarray,
+    change: np.ndarray,
+    visits: list,
+    cohorts: list,
+    baseline_by_visit: bool = False,
+) -> Design:
     """Design of the observations given as parallel arrays, one element per observation.
 
     ``visit_idx`` indexes ``visits`` (plan order); ``cohort`` holds cohort codes, each in
@@ -112,10 +127,12 @@ def build_design(subject: np.ndarray, visit_idx: np.ndarray, cohort: np.ndarray,
     x = _model_matrix(cohort_idx, visit_idx, baseline, len(cohorts), n_visits, baseline_by_visit)
     n_obs, n_fixed = x.shape
     if n_obs <= n_fixed or np.linalg.matrix_rank(x) < n_fixed:
-        raise NotEstimable(f"{n_obs} observations cannot estimate the {n_fixed} fixed effects "
-                           "(a cohort without observations at a visit?)")
+        raise NotEstimable(
+            f"{n_obs} observations cannot estimate the {n_fixed} fixed effects "
+            "(a cohort without observations at a visit?)"
+        )
     z = np.hstack([x, change[:, None]])
-    code = np.bincount(subj, weights=2.0 ** visit_idx).astype(np.int64)
+    code = np.bincount(subj, weights=2.0**visit_idx).astype(np.int64)
     obs_code = code[subj]
     patterns = []
     for pat in np.unique(code):
@@ -123,6 +140,13 @@ def build_design(subject: np.ndarray, visit_idx: np.ndarray, cohort: np.ndarray,
         vis = np.flatnonzero([(pat >> t) & 1 for t in range(n_visits)])
         zp = z[rows].reshape(-1, vis.size, n_fixed + 1)
         patterns.append(Pattern(vis, zp.shape[0], np.einsum("nai,nbj->abij", zp, zp, optimize=True)))
-    return Design(patterns=patterns, n_visits=n_visits, n_obs=n_obs, n_subjects=int(code.size),
-                  columns=column_names(cohorts, visits, baseline_by_visit), cohorts=list(cohorts),
-                  mean_baseline=float(baseline.mean()), baseline_by_visit=baseline_by_visit)
+    return Design(
+        patterns=patterns,
+        n_visits=n_visits,
+        n_obs=n_obs,
+        n_subjects=int(code.size),
+        columns=column_names(cohorts, visits, baseline_by_visit),
+        cohorts=list(cohorts),
+        mean_baseline=float(baseline.mean()),
+        baseline_by_visit=baseline_by_visit,
+    )

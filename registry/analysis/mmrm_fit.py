@@ -91,8 +91,9 @@ def fit_structure(design: Design, name: str, start_cov: np.ndarray | None = None
     structure = Structure(name, design.n_visits)
     cov = start_values(design) if start_cov is None else start_cov
     theta0 = structure.start(cov)
-    res = optimize.minimize(_objective, theta0, args=(design, structure), jac=True, method="BFGS",
-                            options={"gtol": 1e-6, "maxiter": 500})
+    res = optimize.minimize(
+        _objective, theta0, args=(design, structure), jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 500}
+    )
     theta = res.x
     st = mmrm_reml.state(design, structure.matrix(theta))
     if st is None:
@@ -103,16 +104,24 @@ def fit_structure(design: Design, name: str, start_cov: np.ndarray | None = None
     eig = np.linalg.eigvalsh(info) if np.all(np.isfinite(info)) else np.array([-1.0])
     definite = bool(eig.min() > INFORMATION_TOL * max(eig.max(), 1e-300))
     converged = bool(small and definite and (res.success or res.status == 2))
-    message = "converged" if converged else (
-        res.message if not small else "observed information not positive definite (boundary or flat likelihood)")
-    return Fit(structure, theta, converged, st.loglik, str(message), st if converged else None,
-               info if converged else None)
+    message = (
+        "converged"
+        if converged
+        else (res.message if not small else "observed information not positive definite (boundary or flat likelihood)")
+    )
+    return Fit(
+        structure, theta, converged, st.loglik, str(message), st if converged else None, info if converged else None
+    )
 
 
 def select(design: Design, names: list[str]) -> tuple[list[Fit], Fit | None]:
-    """Fit every structure in ``names``; the chosen one has the lowest BIC among converged fits."""
+    """Fit every structure in ``names``; the chosen one has the lowest BIC among converged fits.
+
+    BICs equal to 1e-6 (e.g. cs and ar1 with two visits, the same model) are a tie, won by
+    the structure listed first.
+    """
     cov = start_values(design)
     fits = [fit_structure(design, name, cov) for name in names]
     converged = [f for f in fits if f.converged]
-    chosen = min(converged, key=lambda f: f.bic(design)) if converged else None
+    chosen = min(converged, key=lambda f: round(f.bic(design), 6)) if converged else None
     return fits, chosen

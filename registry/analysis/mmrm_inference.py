@@ -39,8 +39,9 @@ class Estimate:
 def lsmeans_rows(design: Design) -> np.ndarray:
     """Contrast rows, shape (cohorts, visits, p): every cohort at every visit, mean baseline."""
     c, t = len(design.cohorts), design.n_visits
-    return np.array([[model_row(i, v, design.mean_baseline, c, t, design.baseline_by_visit)
-                      for v in range(t)] for i in range(c)])
+    return np.array(
+        [[model_row(i, v, design.mean_baseline, c, t, design.baseline_by_visit) for v in range(t)] for i in range(c)]
+    )
 
 
 def satterthwaite(design: Design, fit: Fit, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +93,9 @@ def _kr_df(row: np.ndarray, phi: np.ndarray, phi_p: np.ndarray, w: np.ndarray) -
     return 4.0 + 3.0 / (rho - 1.0)
 
 
-def estimates(design: Design, fit: Fit, rows: np.ndarray, df_method: str = "satterthwaite",
-              confidence: float = 0.95) -> list[Estimate]:
+def estimates(
+    design: Design, fit: Fit, rows: np.ndarray, df_method: str = "satterthwaite", confidence: float = 0.95
+) -> list[Estimate]:
     """Estimate, SE, df, two-sided CI and p (against 0) of each contrast row."""
     rows = np.atleast_2d(rows)
     method = kenward_roger if df_method == "kenward-roger" else satterthwaite

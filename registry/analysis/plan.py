@@ -2,7 +2,7 @@
 
 The plan is the prespecification: population, outcomes and visits, sidedness, alpha,
 multiplicity, response and remission definitions, the paired-rate (McNemar) comparisons,
-the relapse rule and the Cox model.
+the relapse rule, the Cox model and the mixed model for repeated measures.
 Every key is checked; an unknown or malformed key raises :class:`PlanError` naming the
 file, the key and the fix. The plan's identity is the SHA-256 of the file's bytes.
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry import resources
+from registry.analysis.mmrm_plan import MmrmPlan, read_mmrm
 from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
@@ -125,6 +126,7 @@ class AnalysisPlan:
     cox_covariates: tuple[FieldRef, ...]
     power_target: float
     mcnemar: tuple[RateComparison, ...] = ()
+    mmrm: MmrmPlan | None = None
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -422,6 +424,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     power = top.table("power")
     target = probability(power, "target", 0.8)
     power.done()
+    mmrm = read_mmrm(top.table("mmrm", {}), tuple(scales), followup)
     top.done()
     return AnalysisPlan(
         path=path,
@@ -450,4 +453,5 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         cox_covariates=tuple(covariates),
         power_target=target,
         mcnemar=tuple(mcnemar),
+        mmrm=mmrm,
     )

@@ -6,7 +6,8 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
 ``mcnemar`` (paired rates at two visits), ``relapse`` (``subjects``, ``km``,
 ``median_days``, ``median_ci`` (``low``, ``high`` per cohort), ``at_risk``, ``logrank``,
-``cox``, ``ignored``: clinician relapses the rule could not use) and ``methods``.
+``cox``, ``ignored``: clinician relapses the rule could not use), ``mmrm`` (mixed model per
+outcome, :mod:`registry.analysis.mmrm`) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
 """
@@ -212,6 +213,7 @@ def build_results(
                 "cox": analysis.cox,
                 "ignored": analysis.ignored,
             },
+            "mmrm": analysis.mmrm,
             "methods": methods,
         }
     )

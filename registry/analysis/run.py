@@ -4,14 +4,14 @@
 2. the gate: the current batch's latest validation run must have passed (or a written
    override reason); the plan lock: a locked plan must be unchanged (or ``--exploratory``);
 3. stage the plan's fields, derive subjects, pairs and relapse times (DuckDB SQL);
-4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, lifelines);
+4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, lifelines), MMRM;
 5. render ``results.json``, ``report.html`` and ``report.md`` and only then write them.
 A refused run writes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,7 @@ class Analysis:
     ignored: dict
     mcnemar: pd.DataFrame
     median_cis: dict
+    mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
 
 
 @dataclass
@@ -66,7 +67,7 @@ def compute_analysis(
     """
     import time
 
-    from registry.analysis import paired, paired_rates, population, rates, relapse
+    from registry.analysis import mmrm, paired, paired_rates, population, rates, relapse
     from registry.analysis.stage import stage_plan_data
 
     clock = time.perf_counter()
@@ -103,6 +104,8 @@ def compute_analysis(
         times, plan.cox_compare, plan.cox_reference, _covariates(con, plan), plan.confidence
     )
     tick("relapse_fit_s")
+    mmrm_results = mmrm.compute_mmrm(pairs, plan)
+    tick("mmrm_s")
     return Analysis(
         subjects,
         flow,
@@ -118,6 +121,7 @@ def compute_analysis(
         ignored,
         mcnemar,
         median_cis,
+        mmrm_results,
     )
 
 

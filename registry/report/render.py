@@ -113,7 +113,7 @@ def render_report(
     """
     from registry import __version__
     from registry.analysis.results import build_results
-    from registry.report import figures, tables
+    from registry.report import figures, mmrm_section, tables
     from registry.report.methods import render_methods
 
     methods = render_methods(plan)
@@ -140,7 +140,9 @@ def render_report(
         "definitions": tables.rate_definitions(plan),
         "relapse": tables.relapse_summary(results, plan),
         "km": tables.km_table(results, plan),
-        "methods": methods,
+        "mmrm": mmrm_section.mmrm_tables(results, plan),
+        "mmrm_difference": mmrm_section.mmrm_difference_label(plan),
+        "methods": [*methods, *mmrm_section.mmrm_methods(results, plan)],
         "any_one_sided": any(o.direction for o in plan.outcomes),
         "conf": f"{plan.confidence * 100:g}%",
         "multiplicity_label": {"holm": "Holm", "bonferroni": "Bonferroni", "none": "unadjusted"}[
@@ -153,6 +155,7 @@ def render_report(
         "mean_change": figures.plot_mean_change(results, plan),
         "trajectories": figures.plot_trajectories(analysis.pairs, plan),
         "km": figures.plot_km(results, plan),
+        "mmrm": mmrm_section.plot_mmrm(results, plan),
     }
     html = env.get_template("report.html.j2").render(**context)
     return results, html, markdown

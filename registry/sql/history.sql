@@ -1,12 +1,12 @@
--- Every batch, oldest first.
+-- Every batch, oldest first: the keys of `registry history --json`.
 select
     batch_id,
-    ingested_at,
     file_name,
+    source_sha256,
     records,
     rows,
-    export_format,
-    left(source_sha256, 12) as source_sha256,
-    is_current
+    export_format as format,
+    ingested_at,
+    is_current as current
 from registry.batches
 order by batch_id

@@ -4,8 +4,11 @@
 -- from _adam_items with the same rule. BASE is the baseline visit's value; CHG and PCHG
 -- are set on post-baseline records only (PCHG NULL when BASE = 0). ANL01FL marks the
 -- records the paired analysis used: both records of every complete pair in _pairs.
+-- ANL02FL marks the records the mixed model (MMRM) used: the follow-up totals of the
+-- complete pairs at its visits and outcomes, and the baseline totals of those subjects.
 -- Reads _scores, _pairs, _adam_items, _adam_days, _adam_params, _adam_visits.
--- Parameter: $baseline (VARCHAR, the baseline visit's unique event name).
+-- Parameters: $baseline (VARCHAR, the baseline visit's unique event name),
+-- $mmrm_visits and $mmrm_scales (VARCHAR[], the plan's [mmrm] visits and outcomes).
 with
 
 params as (
@@ -84,6 +87,19 @@ used as (
     select record_id, scale, $baseline from _pairs where left_out is null
 ),
 
+used_mmrm as (
+    select record_id, scale, visit from _pairs
+    where left_out is null
+        and list_contains($mmrm_visits::varchar[], visit)
+        and list_contains($mmrm_scales::varchar[], scale)
+),
+
+used_mmrm_all as (
+    select record_id, scale, visit from used_mmrm
+    union
+    select record_id, scale, $baseline from used_mmrm
+),
+
 final as (
     select
         l.record_id,
@@ -100,12 +116,15 @@ final as (
             then (l.aval - b.base) / abs(b.base) * 100 end as pchg,
         case when l.redcap_event_name = $baseline then 'Y' end as ablfl,
         case when l.is_total and u.record_id is not null then 'Y' end as anl01fl,
+        case when l.is_total and m.record_id is not null then 'Y' end as anl02fl,
         l.form as srcdom,
         l.field as srcvar
     from located as l
     left join baseline as b using (record_id, paramcd)
     left join used as u
         on u.record_id = l.record_id and u.scale = l.scale and u.visit = l.redcap_event_name
+    left join used_mmrm_all as m
+        on m.record_id = l.record_id and m.scale = l.scale and m.visit = l.redcap_event_name
 )
 
 select * from final
