@@ -45,7 +45,7 @@ def bench_analyze(db_path: str | Path, repeat: int = 3) -> dict:
     """
     import statistics
 
-    from registry.analysis.run import analyze
+    from registry.workflow import analyze
 
     runs = []
     with tempfile.TemporaryDirectory() as tmp:

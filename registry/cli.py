@@ -362,7 +362,7 @@ def analyze(
     ] = None,
 ) -> None:
     """Run the prespecified analyses on the current batch: results.json, report.html, report.md."""
-    from registry.analysis.run import analyze as run_analyze
+    from registry.workflow import analyze as run_analyze
 
     ws = workspace.find_workspace()
     db = workspace.db_path(db, ws)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from analysis_registry import Subject, build_registry, plan_variant, run_steps
 
+from registry.analysis.methods import render_methods
 from registry.analysis.paired import derive_pairs
 from registry.analysis.paired_rates import compute_mcnemar, compute_paired_rates, count_paired_rates
 from registry.analysis.plan import read_plan
 from registry.analysis.rates import count_rates
-from registry.report.methods import render_methods
 from registry.report.tables import mcnemar_tables
 
 TOL = 1e-6

@@ -11,8 +11,8 @@ from analysis_registry import build_registry, plan_variant, reference_subjects, 
 
 from registry.analysis.lock import lock_plan
 from registry.analysis.plan import default_plan_path, read_plan
-from registry.analysis.run import analyze
 from registry.errors import PlanError
+from registry.workflow import analyze
 
 
 def test_the_default_plan_states_the_registrys_prespecified_analyses():

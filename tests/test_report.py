@@ -9,11 +9,12 @@ import re
 import pytest
 from analysis_registry import build_registry, plan_variant, reference_subjects
 
+from registry.analysis.methods import render_methods
 from registry.analysis.plan import default_plan_path, read_plan
-from registry.analysis.run import analyze
-from registry.report.figures import km_curve_data, trajectory_data, trajectory_means
-from registry.report.methods import render_methods
+from registry.analysis.trajectories import trajectory_data
+from registry.report.figures import km_curve_data, trajectory_frame, trajectory_means
 from registry.report.tables import fmt, fmt_p
+from registry.workflow import analyze
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,7 @@ def test_the_mcnemar_table_is_in_both_reports(report):
 
 def test_the_trajectory_figure_draws_each_cohorts_mean_at_each_visit(report):
     res, _, _ = report
-    means = trajectory_means(trajectory_data(res.analysis.pairs, read_plan(default_plan_path())))
+    means = trajectory_means(trajectory_frame(res.results))
     one = means[(means.cohort == 1) & (means.scale == "madrs")]
     # mean(base1) with the 2 baseline-only subjects (30 each); mean(wk8_1)
     assert one[["visit", "day", "n"]].values.tolist() == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]

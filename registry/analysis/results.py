@@ -7,7 +7,8 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``mcnemar`` (paired rates at two visits), ``relapse`` (``subjects``, ``km``,
 ``median_days``, ``median_ci`` (``low``, ``high`` per cohort), ``at_risk``, ``logrank``,
 ``cox``, ``ignored``: clinician relapses the rule could not use), ``mmrm`` (mixed model per
-outcome, :mod:`registry.analysis.mmrm`) and ``methods``.
+outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
+column-wise: :mod:`registry.analysis.trajectories`) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
 """
@@ -158,6 +159,7 @@ def build_results(
         The methods paragraphs generated from the plan.
     """
     from registry import __version__
+    from registry.analysis.trajectories import to_columns, trajectory_data
 
     plan_status = (
         "locked before data"
@@ -214,6 +216,7 @@ def build_results(
                 "ignored": analysis.ignored,
             },
             "mmrm": analysis.mmrm,
+            "trajectories": to_columns(trajectory_data(analysis.pairs, plan)),
             "methods": methods,
         }
     )

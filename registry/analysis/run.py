@@ -1,12 +1,13 @@
-"""``registry analyze``: the recipe. Check, stage, derive, fit, render, write.
+"""``registry analyze``, analysis half: check, stage, derive, fit, write ``results.json``.
 
 1. read the plan; open the registry read-only;
 2. the gate: the current batch's latest validation run must have passed (or a written
    override reason); the plan lock: a locked plan must be unchanged (or ``--exploratory``);
 3. stage the plan's fields, derive subjects, pairs and relapse times (DuckDB SQL);
 4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, lifelines), MMRM;
-5. render ``results.json``, ``report.html`` and ``report.md`` and only then write them.
-A refused run writes nothing.
+5. assemble ``results.json`` (:mod:`registry.analysis.results`) and write it (temporary name,
+   then rename). The report layer (:mod:`registry.report.render`) renders from that file
+   alone; :mod:`registry.workflow` runs the two in turn. A refused run writes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.analysis.plan import AnalysisPlan, default_plan_path, read_plan
-from registry.outputs import batch_folder, beside_registry, check_output_dir, staged_files, write_json, write_text
+from registry.outputs import batch_folder, beside_registry, check_output_dir, write_json
 from registry.store import resolve_db
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Analysis:
 
 @dataclass
 class AnalyzeResult:
-    """What ``analyze`` wrote."""
+    """What ``analyze`` wrote (``files``: ``results.json``, then whatever the report adds)."""
 
     out_dir: Path
     results: dict
@@ -145,7 +146,7 @@ def analyze(
     check_gate: bool = True,
     timings: dict | None = None,
 ) -> AnalyzeResult:
-    """Run the plan on the registry's current batch and write results and report.
+    """Run the plan on the registry's current batch and write ``results.json``.
 
     Parameters
     ----------
@@ -176,10 +177,11 @@ def analyze(
     import time
 
     from registry.analysis.lock import check_plan_lock, read_lock_status
+    from registry.analysis.methods import render_methods
     from registry.analysis.provenance import check_gate as check_gate_status
     from registry.analysis.provenance import read_current_batch, read_gate_status
+    from registry.analysis.results import build_results
     from registry.analysis.stage import open_registry
-    from registry.report.render import render_report
 
     start = time.perf_counter()
     check_output_dir(out_dir if out_dir is not None else reports_root or beside_registry("reports", resolve_db(db)))
@@ -196,8 +198,7 @@ def analyze(
     finally:
         con.close()
     now = datetime.now(UTC).replace(microsecond=0)
-    clock = time.perf_counter()
-    results, html, markdown = render_report(
+    results = build_results(
         plan=plan,
         lock=lock,
         batch=batch,
@@ -206,17 +207,12 @@ def analyze(
         exploratory=exploratory,
         override_reason=override_reason,
         generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        methods=render_methods(plan),
     )
-    if timings is not None:
-        timings["render_s"] = time.perf_counter() - clock
     out = Path(out_dir) if out_dir is not None else batch_folder(
         reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]
     )
-    with staged_files(out) as staging:
-        write_json(staging / "results.json", results, allow_nan=False)
-        write_text(staging / "report.html", html)
-        write_text(staging / "report.md", markdown)
-    files = [out / "results.json", out / "report.html", out / "report.md"]
+    path = write_json(out / "results.json", results, allow_nan=False)
     if timings is not None:
         timings["total_s"] = time.perf_counter() - start
-    return AnalyzeResult(out, results, files, analysis)
+    return AnalyzeResult(out, results, [path], analysis)

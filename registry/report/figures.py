@@ -83,32 +83,12 @@ def plot_mean_change(results: dict, plan: AnalysisPlan) -> str:
     return _png(fig)
 
 
-def trajectory_data(pairs: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
-    """Each included subject's totals by visit (baseline and follow-ups, available ones only).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``record_id``, ``cohort``, ``scale``, ``visit``, ``day`` (the visit's nominal day
-        from the plan, else its position), ``score``.
-    """
+def trajectory_frame(results: dict) -> pd.DataFrame:
+    """The subjects' totals by visit from ``results.json``'s column-wise ``trajectories``."""
     import pandas as pd
 
-    days = dict(plan.visit_days)
-    visits = [plan.baseline_visit, *plan.followup_visits]
-    nominal = {v: days.get(v, i) for i, v in enumerate(visits)}
-    base = (
-        pairs.dropna(subset=["baseline"])
-        .drop_duplicates(["record_id", "scale"])
-        .assign(visit=plan.baseline_visit, score=lambda d: d["baseline"])
-    )
-    follow = pairs.dropna(subset=["followup"]).assign(score=lambda d: d["followup"])
-    cols = ["record_id", "cohort", "scale", "visit", "score"]
-    out = pd.concat([base[cols], follow[cols]], ignore_index=True)
-    out["day"] = out["visit"].map(nominal)
-    out["_order"] = out["visit"].map({v: i for i, v in enumerate(visits)})
-    out = out.sort_values(["scale", "cohort", "record_id", "_order"]).reset_index(drop=True)
-    return out[["record_id", "cohort", "scale", "visit", "day", "score"]]
+    columns = results["trajectories"]
+    return pd.DataFrame({c: columns[c] for c in ("record_id", "cohort", "scale", "visit", "day", "score")})
 
 
 def _polylines(data: pd.DataFrame) -> list:
@@ -127,7 +107,7 @@ def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     data : pandas.DataFrame
-        As from :func:`trajectory_data`.
+        As from :func:`trajectory_frame`.
 
     Returns
     -------
@@ -140,14 +120,14 @@ def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["cohort", "scale", "day"], kind="stable").reset_index(drop=True)
 
 
-def plot_trajectories(pairs: pd.DataFrame, plan: AnalysisPlan) -> str:
+def plot_trajectories(results: dict, plan: AnalysisPlan) -> str:
     """Individual trajectories: a row of panels per cohort, a column per outcome (shared
     y-axis per outcome), a thin line per subject and the cohort's mean in bold."""
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     plt = _pyplot()
-    data = trajectory_data(pairs, plan)
+    data = trajectory_frame(results)
     means = trajectory_means(data)
     n_rows, n_cols = len(plan.cohorts), len(plan.outcomes)
     fig, axes = plt.subplots(

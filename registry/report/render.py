@@ -1,20 +1,19 @@
-"""Render the periodic report: ``results.json`` dict, self-contained HTML and Markdown.
+"""Render the periodic report from ``results.json``: self-contained HTML and Markdown.
 
 The HTML (``templates/report.html.j2``) embeds its figures as base64 PNG and needs no
 other file; the Markdown (``templates/report.md.j2``) carries the same tables, for e-mail.
-Both are built from the ``results`` dict, so every number in them is one in
-``results.json``.
+Both are built from ``results.json`` alone (and the plan's labels), so every number in them
+is one in ``results.json``. This layer never imports the analysis run code: the analysis
+writes ``results.json`` (:mod:`registry.analysis.run`), the report reads it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from pathlib import Path
 
 from registry.analysis.plan import AnalysisPlan
-
-if TYPE_CHECKING:
-    from registry.analysis.lock import LockStatus
-    from registry.analysis.run import Analysis
+from registry.outputs import staged_files, write_text
 
 
 def _environment():
@@ -93,41 +92,17 @@ def banners(results: dict) -> list[dict]:
     return out
 
 
-def render_report(
-    *,
-    plan: AnalysisPlan,
-    lock: LockStatus,
-    batch: dict,
-    gate: dict,
-    analysis: Analysis,
-    exploratory: bool,
-    override_reason: str | None,
-    generated_at: str,
-) -> tuple[dict, str, str]:
-    """Build the results dict and render both reports.
+def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
+    """Render both reports from a ``results.json`` dict.
 
     Returns
     -------
-    (dict, str, str)
-        ``results`` (JSON-ready), the HTML text and the Markdown text.
+    (str, str)
+        The HTML text and the Markdown text.
     """
     from registry import __version__
-    from registry.analysis.results import build_results
     from registry.report import figures, mmrm_section, tables
-    from registry.report.methods import render_methods
 
-    methods = render_methods(plan)
-    results = build_results(
-        plan=plan,
-        lock=lock,
-        batch=batch,
-        gate=gate,
-        analysis=analysis,
-        exploratory=exploratory,
-        override_reason=override_reason,
-        generated_at=generated_at,
-        methods=methods,
-    )
     context = {
         "r": results,
         "plan": plan,
@@ -142,7 +117,7 @@ def render_report(
         "km": tables.km_table(results, plan),
         "mmrm": mmrm_section.mmrm_tables(results, plan),
         "mmrm_difference": mmrm_section.mmrm_difference_label(plan),
-        "methods": [*methods, *mmrm_section.mmrm_methods(results, plan)],
+        "methods": [*results["methods"], *mmrm_section.mmrm_methods(results, plan)],
         "any_one_sided": any(o.direction for o in plan.outcomes),
         "conf": f"{plan.confidence * 100:g}%",
         "multiplicity_label": {"holm": "Holm", "bonferroni": "Bonferroni", "none": "unadjusted"}[
@@ -153,9 +128,25 @@ def render_report(
     markdown = env.get_template("report.md.j2").render(**context)
     context["figures"] = {
         "mean_change": figures.plot_mean_change(results, plan),
-        "trajectories": figures.plot_trajectories(analysis.pairs, plan),
+        "trajectories": figures.plot_trajectories(results, plan),
         "km": figures.plot_km(results, plan),
         "mmrm": mmrm_section.plot_mmrm(results, plan),
     }
     html = env.get_template("report.html.j2").render(**context)
-    return results, html, markdown
+    return html, markdown
+
+
+def write_report(results_json: str | Path, plan: AnalysisPlan, out_dir: str | Path | None = None) -> list[Path]:
+    """Read ``results_json``, render it and write ``report.html`` and ``report.md``.
+
+    Both files are written under temporary names and renamed together once both are
+    rendered, into ``out_dir`` (default: the folder of ``results_json``).
+    """
+    results_json = Path(results_json)
+    results = json.loads(results_json.read_text(encoding="utf-8"))
+    html, markdown = render_report(results, plan)
+    out = Path(out_dir) if out_dir is not None else results_json.parent
+    with staged_files(out) as staging:
+        write_text(staging / "report.html", html)
+        write_text(staging / "report.md", markdown)
+    return [out / "report.html", out / "report.md"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
+from registry.analysis.methods import SYMBOL
 from registry.analysis.plan import AnalysisPlan
-from registry.report.methods import SYMBOL
 
 LEFT_OUT = {
     "n_missing_baseline": "no baseline",
