@@ -9,8 +9,6 @@ when there is one; its options override it.
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +16,7 @@ from typing import Annotated
 import typer
 
 from registry import safe_text, workspace
-from registry.errors import RegistryError, disk_full
+from registry.cli_support import DbOption, _print_json, _registry, command
 
 
 def _flag_type(self, ctx):
@@ -35,43 +33,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else the workspace's, else ./registry.duckdb)."),
-]
-
-
-def command(fn):
-    """Run a command; turn library errors into a message and an exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except RegistryError as exc:
-            typer.echo(safe_text.terminal(exc), err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted: nothing was changed", err=True)
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            full = disk_full(exc, where=str(kwargs.get("out") or kwargs.get("db") or ""))
-            if full is None:
-                raise
-            typer.echo(safe_text.terminal(full), err=True)
-            raise typer.Exit(full.exit_code) from None
-
-    return wrapper
-
-
-def _registry(db: Path | None) -> Path:
-    """The registry file: ``--db``, else $REGISTRY_DB, else the workspace's, else ./registry.duckdb."""
-    return workspace.db_path(db, workspace.find_workspace())
-
-
-def _print_json(obj) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str))
 
 
 @app.command()
@@ -140,6 +101,11 @@ def ingest(
     study_day_anchor: Annotated[
         str | None, typer.Option(help="Date field that is day 0: dates become study days.")
     ] = None,
+    allow_missing_records: Annotated[
+        bool,
+        typer.Option("--allow-missing-records",
+                     help="Ingest although more than 10% of the current batch's records are not in the export."),
+    ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
@@ -163,6 +129,7 @@ def ingest(
             ignore_extra=ignore_extra,
             export_format=export_format,
             redact=redact,
+            allow_missing_records=allow_missing_records,
             progress=advance,
             wait=wait,
         )
@@ -184,6 +151,8 @@ def ingest(
         typer.echo(f"  {result.cast_failures} value(s) did not fit their field type: kept in _cast_failures")
     if result.missing_values:
         typer.echo(f"  {result.missing_values} missing-data code(s) kept in _missing_values")
+    if result.missing_records:
+        typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
 
 
 class _progress:
@@ -273,10 +242,10 @@ def diff(
     old: Annotated[int | None, typer.Argument(help="Older batch (default: the one before NEW).")] = None,
     new: Annotated[int | None, typer.Argument(help="Newer batch (default: the current batch).")] = None,
     db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    limit: Annotated[int, typer.Option(help="Most changed values to print (all with --json).")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: counts and every change.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Print every line (default: 50 per part).")] = False,
 ) -> None:
-    """Records added and removed and values changed between two batches."""
+    """Records added, records removed, and values changed in the records both batches hold."""
     from registry import store
     from registry.diff import diff_batches
 
@@ -288,17 +257,34 @@ def diff(
     if as_json:
         _print_json(result.to_dict())
         return
-    typer.echo(f"batch {result.old_batch} -> batch {result.new_batch}")
-    typer.echo(safe_text.terminal(
-        f"records added ({len(result.records_added)}): {', '.join(result.records_added[:50])}"))
-    typer.echo(safe_text.terminal(
-        f"records removed ({len(result.records_removed)}): {', '.join(result.records_removed[:50])}"))
-    typer.echo(f"values changed: {len(result.changes)}")
-    for c in result.changes[:limit]:
-        where = " / ".join(str(v) for v in (c["record_id"], c["event"], c["instance"]) if v is not None)
-        typer.echo(safe_text.terminal(f"  {where}  {c['field']}: {c['old']!r} -> {c['new']!r}"))
-    if len(result.changes) > limit:
-        typer.echo(f"  … {len(result.changes) - limit} more (use --json for all)")
+    counts = result.counts()
+    typer.echo(f"batch {result.old_batch} -> batch {result.new_batch}: {counts['records_added']} records added, "
+               f"{counts['records_removed']} records removed, {counts['values_changed']} values changed "
+               "in records both batches hold")
+    limit = None if show_all else DIFF_LINES
+    parts = [("records added", result.records_added, str), ("records removed", result.records_removed, str),
+             ("values changed", result.changes, _change_line)]
+    for title, items, line in parts:
+        if not items:
+            continue
+        typer.echo(f"{title} ({len(items)}):")
+        for item in items[:limit]:
+            typer.echo(_plain(f"  {line(item)}"))
+        if limit is not None and len(items) > limit:
+            typer.echo(f"  ... {len(items) - limit} more (use --all or --json)")
+
+
+DIFF_LINES = 50
+
+
+def _change_line(c: dict) -> str:
+    where = " / ".join(str(v) for v in (c["record_id"], c["event"], c["instance"]) if v is not None)
+    return f"{where}  {c['field']}: {c['old']!r} -> {c['new']!r}"
+
+
+def _plain(text: str) -> str:
+    """No control characters from the data reach the terminal."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
 # --- analysis plan and analyses (registry/analysis, registry/report) -------------------------
@@ -535,6 +521,10 @@ def pull(
     for form, rows in result.ingest.instruments.items():
         typer.echo(f"  {form}: {rows} rows")
 
+
+from registry.cli_queries import queries_app  # noqa: E402 - after the commands it extends
+
+app.add_typer(queries_app, name="queries")
 
 if __name__ == "__main__":
     app()

@@ -1,7 +1,8 @@
-"""What changed between two batches: records added and removed, values changed.
+"""What changed between two batches: records added, records removed, values changed.
 
-Every instrument table of both batches is unpivoted to (record, event, instance, field,
-value as text) and the two are compared cell by cell.
+Records are compared by ID. For the records present in both batches, every instrument table
+is unpivoted to (record, event, instance, field, value as text) and the two are compared
+cell by cell; the values of an added or removed record are not counted as changes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ class BatchDiff:
     records_removed: list[str] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
 
+    def counts(self) -> dict:
+        return {"records_added": len(self.records_added), "records_removed": len(self.records_removed),
+                "values_changed": len(self.changes)}
+
     def to_dict(self) -> dict:
         return {
-            "old_batch": self.old_batch, "new_batch": self.new_batch,
+            "old_batch": self.old_batch, "new_batch": self.new_batch, "counts": self.counts(),
             "records_added": self.records_added, "records_removed": self.records_removed,
             "values_changed": self.changes,
         }
@@ -40,10 +45,12 @@ def _forms(con, schema: str) -> set[str]:
 
 
 def _long_sql(schema: str, form: str) -> str:
+    """The form's cells of the records in both batches, one row per (record, event, instance, field)."""
     table = f"{quote_ident(schema)}.{quote_ident(form)}"
     return (
         f"(unpivot (select record_id, redcap_event_name, redcap_repeat_instance, "
-        f"columns(* exclude ({KEYS}))::varchar from {table}) "
+        f"columns(* exclude ({KEYS}))::varchar from {table} "
+        "where record_id in (select record_id from __common_records)) "
         "on columns(* exclude (record_id, redcap_event_name, redcap_repeat_instance)) "
         "into name field value value)"
     )
@@ -69,6 +76,11 @@ def diff_batches(con, old: int | None = None, new: int | None = None) -> BatchDi
     ).fetchall()
     result.records_added = [r for r, change in rows if change == "added"]
     result.records_removed = [r for r, change in rows if change == "removed"]
+    con.execute(
+        "create or replace temp table __common_records as select record_id from query_table($old) "
+        "intersect select record_id from query_table($new)",
+        {"old": f"{old_batch.schema}._records", "new": f"{new_batch.schema}._records"},
+    )
     old_forms, new_forms = _forms(con, old_batch.schema), _forms(con, new_batch.schema)
     empty = "(select null::varchar as record_id, null::varchar as redcap_event_name, " \
             "null::integer as redcap_repeat_instance, null::varchar as field, null::varchar as value where false)"

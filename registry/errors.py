@@ -79,6 +79,10 @@ class GateError(RegistryError):
     exit_code = 1
 
 
+class QueryAnswerError(RegistryError):
+    """A filled-in query sheet cannot be recorded (unknown query, bad response, changed key)."""
+
+
 class DiskFullError(RegistryError):
     """The disk filled up while writing; the registry and earlier outputs are as they were."""
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from registry import __version__, store
+from registry.missing_records import MissingRecords, check_missing_records
 from registry.redcap import tidy
 from registry.redcap.columns import quote_ident
 from registry.redcap.export import read_export
@@ -35,10 +36,12 @@ class IngestResult:
     cast_failures: int = 0
     missing_values: int = 0
     seconds: float = 0.0
+    missing_records: MissingRecords | None = None
 
 
 def ingest(export: str | Path, project: Project, db: str | Path | None = None, *, encoding: str | None = None,
            ignore_extra: bool = False, export_format: str = "auto", redact: bool | None = None,
+           allow_missing_records: bool = False,
            progress=None, wait: float = store.LOCK_WAIT_SECONDS) -> IngestResult:
     """Load ``export`` into the registry at ``db`` as a new batch.
 
@@ -66,8 +69,11 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
         if redact is None:
             redact = project.phi_action == "redact"
         redacted = _phi_gate(con, project, info.columns, dropped, str(export), redact)
+        missing = check_missing_records(con, str(export), {f.name for f in project.dictionary.fields},
+                                        allow_missing_records)
         step("checked")
         result = _write_batch(con, project, info, dropped, redacted, step)
+        result.missing_records = missing
         result.seconds = time.perf_counter() - started
         return result
     finally:

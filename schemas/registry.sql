@@ -39,7 +39,31 @@ create table if not exists registry.findings (
     rule        varchar,
     severity    varchar,   -- error | warning
     expectation varchar,   -- <suite name>/<check label>
-    status      varchar    -- new | open (also found in the previous validated batch)
+    status      varchar,   -- new | open (also found in the previous validated batch) | confirmed
+    query_id    varchar,   -- stable across batches: hash of record, event, instance, field, rule
+    site        varchar,   -- redcap_data_access_group of the record ('' when the project has none)
+    value       varchar,   -- the flagged value as text; NULL for free text (never shown)
+    value_key   varchar,   -- sha256 of the flagged value (free text too): a confirmed query reopens on change
+    query       varchar    -- one sentence for a site coordinator
+);
+
+-- Registries made before queries existed get the new columns.
+alter table registry.findings add column if not exists query_id varchar;
+alter table registry.findings add column if not exists site varchar;
+alter table registry.findings add column if not exists value varchar;
+alter table registry.findings add column if not exists value_key varchar;
+alter table registry.findings add column if not exists query varchar;
+
+-- Answers from sites (`registry queries import`): one row per answered query per import.
+create table if not exists registry.query_responses (
+    query_id      varchar not null,
+    response      varchar not null,   -- corrected | confirmed | cannot_fix
+    response_note varchar,
+    value_key     varchar,            -- the value the answer was about (sha256, as in findings)
+    batch_id      integer,            -- the batch whose findings were answered
+    answered_at   timestamp not null, -- UTC, when imported
+    source_file   varchar,
+    source_row    integer
 );
 
 create table if not exists registry.validation_runs (

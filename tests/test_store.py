@@ -80,7 +80,8 @@ def test_diff_lists_records_added_and_removed_and_values_changed(cli, db, tmp_pa
     assert ages[0]["event"] == "baseline_arm_1" and ages[0]["new"] == "77" and ages[0]["old"] != "77"
     assert ages[0]["instance"] is None
     changed_records = {c["record_id"] for c in diff["values_changed"]}
-    assert changed_records == {"SIR-0001", "SIR-0002", "SIR-9999"}
+    assert changed_records == {"SIR-0001"}  # an added or removed record's values are not "changes"
+    assert diff["counts"] == {"records_added": 1, "records_removed": 1, "values_changed": len(diff["values_changed"])}
     default = cli.json("diff", "--db", db, "--json")
     assert default == diff
 

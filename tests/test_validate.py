@@ -12,7 +12,8 @@ from registry import store
 from registry.checks.gate import run_gate
 from registry.errors import ChecksError
 
-FINDING_KEYS = {"record_id", "event", "instance", "field", "rule", "severity", "status"}
+FINDING_KEYS = {"record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site", "value",
+                "query"}
 
 
 def validate_json(cli, db, *extra):
@@ -70,8 +71,9 @@ def test_validate_json_is_one_object_with_one_finding_per_record_field_and_rule(
     first_warning = next(i for i, f in enumerate(out["findings"]) if f["severity"] == "warning")
     assert all(f["severity"] == "error" for f in out["findings"][:first_warning])
     hidden = [f for f in out["findings"] if f["record_id"] == "SIR-0002" and f["field"] == "relapse_date"]
-    assert hidden == [{"record_id": "SIR-0002", "event": "study_end_arm_1", "instance": None,
-                       "field": "relapse_date", "rule": "F", "severity": "error", "status": "new"}]
+    assert [{k: f[k] for k in FINDING_KEYS - {"query_id", "query"}} for f in hidden] == [
+        {"record_id": "SIR-0002", "event": "study_end_arm_1", "instance": None, "field": "relapse_date", "rule": "F",
+         "severity": "error", "status": "new", "site": "valley_clinic", "value": "52"}]
 
 
 def test_findings_and_the_run_are_stored_for_the_batch(cli, tmp_path):

@@ -20,11 +20,13 @@ import duckdb
 
 from registry import resources
 from registry.checks.compile import compile_check
+from registry.checks.findings_context import add_context
 from registry.checks.sqlfiles import quote_ident, read_sql
 from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
 
-FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status")
+FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site",
+                "value", "query")
 _ORDER = "case severity when 'error' then 0 else 1 end, record_id, event, instance, field, rule"
 
 
@@ -87,17 +89,19 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
     con.execute(read_sql("findings_status.sql"), {"previous": previous})
+    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks})
+    # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
     n_errors, n_warnings = con.execute(
-        "select count(*) filter (where severity = 'error'), count(*) filter (where severity = 'warning') "
-        "from __status"
+        "select count(*) filter (where severity = 'error' and status <> 'confirmed'), "
+        "count(*) filter (where severity = 'warning' and status <> 'confirmed') from __context"
     ).fetchone()
     timings["findings"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
     timings["store"] = time.perf_counter() - t0
-    findings = _dicts(con, f"select * from __status order by {_ORDER}")
+    findings = _dicts(con, f"select * from __context order by {_ORDER}")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
-    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __status "
+    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
                           "group by all order by all")
     return GateResult(
         batch_id=batch.batch_id, previous_batch_id=previous, passed=n_errors == 0, n_errors=n_errors,

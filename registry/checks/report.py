@@ -20,13 +20,13 @@ TERMINAL_LIMIT = 25
 
 
 def summarize(result: GateResult, suites: list[Suite]) -> list[dict]:
-    """One row per rule and severity: counts of new and open findings, and what the rule checks."""
+    """One row per rule and severity: counts of new, open and confirmed findings, and what the rule checks."""
     why = _why_by_expectation(suites)
     titles = {**RULES, **{r: t for s in suites for r, t in (s.meta.get("rules") or {}).items()}}
     rows: dict[tuple[str, str], dict] = {}
     for f in result.findings:
         row = rows.setdefault((f["rule"], f["severity"]), {
-            "rule": f["rule"], "severity": f["severity"], "new": 0, "open": 0,
+            "rule": f["rule"], "severity": f["severity"], "new": 0, "open": 0, "confirmed": 0,
             "why": titles.get(f["rule"]) or why.get(f["expectation"], ""),
         })
         row[f["status"]] += 1
@@ -42,13 +42,13 @@ def print_summary(result: GateResult, suites: list[Suite], report: Path | None, 
     title = f"Data quality, batch {result.batch_id}"
     if result.previous_batch_id:
         title += f" (compared with batch {result.previous_batch_id})"
-    table = Table("rule", "severity", "new", "open", "what it checks", title=title)
+    table = Table("rule", "severity", "new", "open", "confirmed", "what it checks", title=title)
     for row in summarize(result, suites):
         style = "red" if row["severity"] == "error" else "yellow"
         table.add_row(safe_text.rich(row["rule"]), f"[{style}]{row['severity']}[/]", str(row["new"]),
-                      str(row["open"]), safe_text.rich(row["why"]))
+                      str(row["open"]), str(row["confirmed"]), safe_text.rich(row["why"]))
     console.print(table)
-    errors = [f for f in result.findings if f["severity"] == "error"]
+    errors = [f for f in result.findings if f["severity"] == "error" and f["status"] != "confirmed"]
     if errors:
         listing = Table("record", "event", "instance", "field", "rule", "status", title="Error findings")
         for f in errors[:TERMINAL_LIMIT]:
@@ -73,11 +73,17 @@ def write_html_report(result: GateResult, suites: list[Suite], path: Path, check
 
     why = _why_by_expectation(suites)
     findings = [{**f, "why": why.get(f["expectation"], "")} for f in result.findings[:HTML_LIMIT]]
+    errors = [f for f in findings if f["severity"] == "error"]
+    warnings_by_rule: dict[str, list[dict]] = {}
+    for f in findings:
+        if f["severity"] != "error":
+            warnings_by_rule.setdefault(f["rule"], []).append(f)
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("registry.checks").joinpath("templates", "data_quality.html.j2").read_text()
     )
     html = template.render(
         r=result, summary=summarize(result, suites), findings=findings, total_findings=len(result.findings),
+        errors=errors, warnings_by_rule=sorted(warnings_by_rule.items()),
         limit=HTML_LIMIT, checks_dir=checks_dir,
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
     )

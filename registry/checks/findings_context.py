@@ -1,0 +1,111 @@
+"""From findings to data queries: the value, the site and the stable id of each finding.
+
+After the gate has its findings (``__status``), :func:`add_context` looks up for each one
+the flagged value in the batch (text, or NULL where the field is free text, which is never
+printed), the record's data access group, a ``query_id`` that is the same for the same
+record, event, instance, field and rule in every batch, and the status ``confirmed`` when a
+site confirmed exactly this value (:mod:`registry.queries`). The sentence a site
+coordinator reads comes from :mod:`registry.checks.query_text`. The result is the temp
+table ``__context`` with a ``query`` column.
+"""
+
+from __future__ import annotations
+
+from registry.checks.query_text import Labels, compose_query
+from registry.checks.sqlfiles import quote_ident, read_sql
+from registry.checks.suites import Check
+
+#: Columns every form table has; findings on them carry no value.
+KEY_COLUMNS = {"record_id", "redcap_event_name", "redcap_repeat_instance", "redcap_data_access_group"}
+#: Field types whose values are never printed (identifiers can hide there).
+FREE_TEXT_TYPES = {"notes", "file", "descriptive"}
+
+
+def add_context(con, schema: str, checks: dict[str, Check]) -> None:
+    """Create ``__context``: ``__status`` with query_id, site, value, value_key, query (and confirmed)."""
+    labels = read_labels(con, schema)
+    _fill_values(con, schema, labels)
+    con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
+    rows = con.execute("select query_id, field, rule, event, value, expectation from __context").fetchall()
+    texts = [(qid, compose_query(field, rule, event, value, checks.get(expectation), labels))
+             for qid, field, rule, event, value, expectation in rows]
+    con.execute("create or replace temp table __texts (query_id varchar, query varchar)")
+    if texts:
+        import pyarrow as pa
+
+        table = pa.table({"query_id": [t[0] for t in texts], "query": [t[1] for t in texts]})
+        con.register("__texts_arrow", table)
+        con.execute("insert into __texts select * from __texts_arrow")
+        con.unregister("__texts_arrow")
+    con.execute("create or replace temp table __context as "
+                "select c.*, t.query from __context as c left join (select distinct * from __texts) as t "
+                "using (query_id)")
+
+
+def read_labels(con, schema: str) -> Labels:
+    """Field labels, types and event labels from the batch's snapshot of the project."""
+    s = quote_ident(schema)
+    fields = {name: (label or name, ftype or "", validation or "") for name, label, ftype, validation in con.execute(
+        f"select field_name, field_label, field_type, text_validation_type_or_show_slider_number "
+        f"from {s}._dictionary").fetchall()}
+    events = dict(con.execute(f"select unique_event_name, event_name from {s}._events").fetchall())
+    return Labels(fields=fields, events=events)
+
+
+def _fill_values(con, schema: str, labels: Labels) -> None:
+    """``__values``: the flagged cell of every finding that points at a column of a form table."""
+    con.execute("create or replace temp table __values (record_id varchar, event varchar, instance integer, "
+                "field varchar, value varchar, shown boolean)")
+    wanted = {f for (f,) in con.execute("select distinct field from __status").fetchall()} - KEY_COLUMNS
+    if not wanted:
+        return
+    by_table: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = $s and not starts_with(table_name, '_')",
+        {"s": schema},
+    ).fetchall():
+        if column in wanted:
+            by_table.setdefault(table, []).append(column)
+    for table, columns in by_table.items():
+        cases = " ".join(f"when {_literal(c)} then cast(t.{quote_ident(c)} as varchar)" for c in columns)
+        shown = [c for c in columns if not _is_free_text(c, labels)]
+        shown_sql = f"f.field in ({', '.join(_literal(c) for c in shown)})" if shown else "false"
+        con.execute(
+            "insert into __values "
+            f"select f.record_id, f.event, f.instance, f.field, any_value(case f.field {cases} end), "
+            f"any_value({shown_sql}) "
+            f"from (select distinct record_id, event, instance, field from __status "
+            f"where field in ({', '.join(_literal(c) for c in columns)})) as f "
+            f"join {quote_ident(schema)}.{quote_ident(table)} as t on t.record_id = f.record_id "
+            "and t.redcap_event_name is not distinct from f.event "
+            "and t.redcap_repeat_instance is not distinct from f.instance "
+            "group by all"
+        )
+    # A missing-data code (rule I) is NULL in its typed column: the code is the value.
+    con.execute(
+        "insert into __values select m.record_id, m.redcap_event_name, m.redcap_repeat_instance, m.field, "
+        f"any_value(m.code), true from {quote_ident(schema)}._missing_values as m "
+        "semi join __status as s on s.record_id = m.record_id and s.field = m.field "
+        "and s.event is not distinct from m.redcap_event_name "
+        "and s.instance is not distinct from m.redcap_repeat_instance "
+        "anti join __values as v on v.record_id = m.record_id and v.field = m.field "
+        "and v.event is not distinct from m.redcap_event_name "
+        "and v.instance is not distinct from m.redcap_repeat_instance and v.value is not null "
+        "group by all"
+    )
+
+
+def _is_free_text(column: str, labels: Labels) -> bool:
+    base = column.split("___", 1)[0]
+    if base not in labels.fields:  # <form>_complete is a status code; anything else unknown stays hidden
+        return not column.endswith("_complete")
+    if column != base:  # a checkbox column holds a tick, never text
+        return False
+    _, ftype, validation = labels.fields[base]
+    return ftype in FREE_TEXT_TYPES or (ftype == "text" and not validation)
+
+
+def _literal(name: str) -> str:
+    quote_ident(name)  # shape check: only REDCap-shaped names reach the SQL text
+    return f"'{name}'"

@@ -1,0 +1,52 @@
+"""What every ``registry`` sub-command shares: the --db option, the error edge, JSON output."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry import safe_text, workspace
+from registry.errors import RegistryError, disk_full
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Registry file (default: $REGISTRY_DB, else the workspace's, else ./registry.duckdb)."),
+]
+
+
+def command(fn):
+    """Run a command; turn library errors into a message and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RegistryError as exc:
+            typer.echo(safe_text.terminal(exc), err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted: nothing was changed", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            full = disk_full(exc, where=str(kwargs.get("out") or kwargs.get("db") or ""))
+            if full is None:
+                raise
+            typer.echo(safe_text.terminal(full), err=True)
+            raise typer.Exit(full.exit_code) from None
+
+    return wrapper
+
+
+def _registry(db: Path | None) -> Path:
+    """The registry file: ``--db``, else $REGISTRY_DB, else the workspace's, else ./registry.duckdb."""
+    return workspace.db_path(db, workspace.find_workspace())
+
+
+def _print_json(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=str))
+
+
