@@ -11,7 +11,9 @@ For each data set in mmrm_data.csv and each structure, R ran
     em <- emmeans(fit, ~ cohort | visit, mode = "satterthwaite"); summary(em)
     summary(pairs(em), infer = c(TRUE, TRUE))
 
-and wrote mmrm_reference.csv, which these tests read (they never need R).
+and wrote mmrm_reference.csv, which these tests read (they never need R). For
+Kenward-Roger it fitted the random-intercept model (the cs structure) with lme4 and ran
+emmeans with pbkrtest's Kenward-Roger (see test_kenward_roger_for_cs_equals_pbkrtest).
 """
 
 from __future__ import annotations
@@ -137,6 +139,28 @@ def test_complete_data_unstructured_is_regression_at_each_visit():
             assert est.estimate == pytest.approx(-coef[1], abs=1e-6)
             assert est.se == pytest.approx(se, rel=1e-4)
             assert est.df == pytest.approx(n - 3, rel=1e-3)
+
+
+@pytest.mark.parametrize("name", sorted(VISITS))
+def test_kenward_roger_for_cs_equals_pbkrtest(name):
+    # R: fit <- lmer(change ~ cohort * visit + baseline + (1 | id), dd, REML = TRUE)   # = gls cs, rho > 0
+    #    em <- emmeans(fit, ~ cohort | visit, lmer.df = "kenward-roger"); pairs(em)   # pbkrtest 0.5.2
+    design = design_of(name)
+    fit = fit_structure(design, "cs")
+    rows = lsmeans_rows(design)
+    t = design.n_visits
+    lsm = estimates(design, fit, rows.reshape(-1, rows.shape[-1]), "kenward-roger")
+    diffs = estimates(design, fit, rows[0] - rows[1], "kenward-roger")
+    ref = reference(name, "cs")
+    checked = 0
+    for row in ref[ref.kind.isin(["lsmean_kr", "difference_kr"])].itertuples():
+        v = VISITS[name].index(row.visit)
+        mine = lsm[(int(row.cohort) - 1) * t + v] if row.kind == "lsmean_kr" else diffs[v]
+        assert (mine.estimate, mine.se) == pytest.approx((row.estimate, row.se), abs=1e-4)
+        assert mine.df == pytest.approx(row.df, rel=1e-3)
+        assert (mine.ci_low, mine.ci_high) == pytest.approx((row.ci_low, row.ci_high), abs=1e-3)
+        checked += 1
+    assert checked == 3 * t
 
 
 def test_kenward_roger_inflates_the_variance_with_dropout():

@@ -117,6 +117,8 @@ def test_the_report_has_the_mmrm_table_figure_and_methods(analysed):
         assert "not randomised" in text
         assert "Covariance: unstructured" in text and "Satterthwaite" in text
     assert 'alt="LS mean change from baseline' in html
+    methods = next(m for m in results["methods"] if m.startswith("Mixed model for repeated measures"))
+    assert "structure used: MADRS: unstructured" in methods and "not randomised" in methods
 
 
 def test_adqs_flags_exactly_the_records_the_model_used(tmp_path_factory):

@@ -178,6 +178,7 @@ def analyze(
 
     from registry.analysis.lock import check_plan_lock, read_lock_status
     from registry.analysis.methods import render_methods
+    from registry.analysis.mmrm_methods import mmrm_methods
     from registry.analysis.provenance import check_gate as check_gate_status
     from registry.analysis.provenance import read_current_batch, read_gate_status
     from registry.analysis.results import build_results
@@ -207,7 +208,7 @@ def analyze(
         exploratory=exploratory,
         override_reason=override_reason,
         generated_at=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        methods=render_methods(plan),
+        methods=[*render_methods(plan), *mmrm_methods(analysis.mmrm, plan)],
     )
     out = Path(out_dir) if out_dir is not None else batch_folder(
         reports_root or beside_registry("reports", resolve_db(db)), batch["batch_id"]

@@ -1,5 +1,6 @@
 """The report's mixed-model (MMRM) section, rendered from the ``mmrm`` entry of results.json:
-a table per outcome, the candidate structures, a figure of LS means, the methods paragraph."""
+a table per outcome, the candidate structures and a figure of LS means (the methods
+paragraph is in results.json's ``methods``, from :mod:`registry.analysis.mmrm_methods`)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,6 @@ from registry.analysis.plan import AnalysisPlan
 from registry.report.figures import COLOURS, _png, _pyplot
 from registry.report.tables import fmt, fmt_p
 
-STRUCTURE_LABELS = {
-    "unstructured": "unstructured",
-    "heterogeneous-cs": "heterogeneous compound symmetry",
-    "cs": "compound symmetry",
-    "ar1": "first-order autoregressive (AR(1))",
-    "heterogeneous-ar1": "heterogeneous AR(1)",
-}
 DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward–Roger"}
 
 
@@ -57,7 +51,7 @@ def mmrm_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
         tables.append(
             {
                 "label": labels.get(entry["scale"], entry["scale"]),
-                "covariance": STRUCTURE_LABELS.get(entry["covariance"], "none"),
+                "covariance": entry["covariance"] or "none",
                 "df_method": DF_LABELS.get(entry["df_method"], entry["df_method"]),
                 "n_subjects": entry["n_subjects"],
                 "n_observations": entry["n_observations"],
@@ -73,42 +67,6 @@ def mmrm_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
 def mmrm_difference_label(plan: AnalysisPlan) -> str:
     """``compare − reference`` in cohort labels."""
     return f"{plan.cohort_label(plan.cox_compare)} − {plan.cohort_label(plan.cox_reference)}"
-
-
-def mmrm_methods(results: dict, plan: AnalysisPlan) -> list[str]:
-    """The methods paragraph (none without an MMRM): model, structure chosen per outcome,
-    df method, and that the cohorts are not randomised."""
-    entries = results.get("mmrm", [])
-    if not entries:
-        return []
-    spec = plan.mmrm
-    chosen = "; ".join(
-        f"{plan.outcome(e['scale']).label}: {STRUCTURE_LABELS.get(e['covariance'], 'none converged')}" for e in entries
-    )
-    how = (
-        "chosen by Schwarz's Bayesian information criterion (BIC, nlme's convention) among the candidate "
-        f"structures ({', '.join(spec.candidates)}) whose fit converged"
-        if spec.covariance == "select"
-        else f"prespecified as {STRUCTURE_LABELS[spec.covariance]}"
-    )
-    return [
-        "Mixed model for repeated measures (MMRM): the change from baseline of each outcome total at "
-        f"{', '.join(plan.visit_label(v) for v in spec.visits)} was modelled as {entries[0]['model']} "
-        "(cohort and visit as factors with treatment contrasts, baseline total as a covariate), fitted by "
-        "restricted maximum likelihood with a residual covariance across visits "
-        f"{how}; structure used: {chosen}. Every {plan.population_name} subject with a baseline total "
-        "and at least one follow-up total contributed all their follow-up totals, so the estimates are valid "
-        "if values are missing at random. Least-squares means are at the mean baseline total over the "
-        f"observations in the model; the difference is {mmrm_difference_label(plan)} at each visit, with "
-        f"{DF_LABELS[spec.df]} degrees of freedom"
-        + (
-            " (from the observed information of the REML likelihood, as R emmeans for nlme::gls)"
-            if spec.df == "satterthwaite"
-            else ""
-        )
-        + ". The cohorts are not randomised: the differences are adjusted for baseline severity only and "
-        "may reflect who was offered sirolimus rather than its effect."
-    ]
 
 
 def plot_mmrm(results: dict, plan: AnalysisPlan) -> str | None:

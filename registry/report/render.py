@@ -117,7 +117,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "km": tables.km_table(results, plan),
         "mmrm": mmrm_section.mmrm_tables(results, plan),
         "mmrm_difference": mmrm_section.mmrm_difference_label(plan),
-        "methods": [*results["methods"], *mmrm_section.mmrm_methods(results, plan)],
+        "methods": results["methods"],
         "any_one_sided": any(o.direction for o in plan.outcomes),
         "conf": f"{plan.confidence * 100:g}%",
         "multiplicity_label": {"holm": "Holm", "bonferroni": "Bonferroni", "none": "unadjusted"}[
