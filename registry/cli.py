@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from registry import workspace
+from registry import safe_text, workspace
 from registry.cli_support import DbOption, _plain, _print_json, _registry, command
 
 
@@ -134,10 +134,11 @@ def ingest(
             wait=wait,
         )
     if not result.created:
-        typer.echo(f"{export.name} is already in the registry as batch {result.batch_id}: nothing changed.")
+        typer.echo(f"{safe_text.terminal(export.name)} is already in the registry as batch {result.batch_id}: "
+                   "nothing changed.")
         return
     typer.echo(
-        f"batch {result.batch_id}: {result.records} records, {result.rows} rows from {export.name} "
+        f"batch {result.batch_id}: {result.records} records, {result.rows} rows from {safe_text.terminal(export.name)} "
         f"({result.export_format} export) in {result.seconds:.1f} s"
     )
     for form, rows in result.instruments.items():
@@ -191,7 +192,8 @@ def status(
         _print_json(info)
         return
     typer.echo(
-        f"batch {info['batch_id']} of {info['batches']}: {info['file_name']} ({info['export_format']}), "
+        f"batch {info['batch_id']} of {info['batches']}: {safe_text.terminal(info['file_name'])} "
+        f"({info['export_format']}), "
         f"ingested {info['ingested_at']} UTC"
     )
     typer.echo(f"records: {info['records']}; export rows: {info['rows']}; sha256 {info['source_sha256'][:16]}…")
@@ -227,8 +229,8 @@ def history(
         table.add_column(name, overflow="fold")  # on a narrow terminal: wrap, never cut
     for r in rows:
         table.add_row(
-            str(r["batch_id"]), str(r["ingested_at"])[:19], r["file_name"], str(r["records"]), str(r["rows"]),
-            r["format"], r["source_sha256"][:12], "*" if r["current"] else "",
+            str(r["batch_id"]), str(r["ingested_at"])[:19], safe_text.rich(r["file_name"]), str(r["records"]),
+            str(r["rows"]), r["format"], r["source_sha256"][:12], "*" if r["current"] else "",
         )
     # Not a terminal (a pipe, a file, a log): as wide as the table needs, so nothing is cut or wrapped.
     Console(width=None if sys.stdout.isatty() else 100_000).print(table)
@@ -353,7 +355,7 @@ def analyze(
     if result.results["exploratory"]:
         typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
     if result.results["gate"]["overridden"]:
-        typer.echo(f"gate overridden: {override_gate}")
+        typer.echo(f"gate overridden: {safe_text.terminal(override_gate)}")
     typer.echo(f"report: {result.out_dir / 'report.html'}")
     for path in result.files:
         typer.echo(f"  {path}")
@@ -461,7 +463,7 @@ def export_datasets(
         db, fmt, out, workspace.plan_path(plan, ws), exports_root=workspace.output_root("exports", db, ws)
     )
     typer.echo(
-        f"batch {data.batch['batch_id']} ({data.batch['file_name']}) as {fmt}: "
+        f"batch {data.batch['batch_id']} ({safe_text.terminal(data.batch['file_name'])}) as {fmt}: "
         + ", ".join(f"{ds.name} {len(ds.frame)} rows" for ds in data.datasets)
     )
     for path in files:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from registry import workspace
-from registry.errors import RegistryError
+from registry import safe_text, workspace
+from registry.errors import RegistryError, disk_full
 
 DbOption = Annotated[
     Path | None,
@@ -26,11 +26,17 @@ def command(fn):
         try:
             return fn(*args, **kwargs)
         except RegistryError as exc:
-            typer.echo(str(exc), err=True)
+            typer.echo(safe_text.terminal(exc), err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted: nothing was changed", err=True)
             raise typer.Exit(130) from None
+        except Exception as exc:
+            full = disk_full(exc, where=str(kwargs.get("out") or kwargs.get("db") or ""))
+            if full is None:
+                raise
+            typer.echo(safe_text.terminal(full), err=True)
+            raise typer.Exit(full.exit_code) from None
 
     return wrapper
 
@@ -47,5 +53,7 @@ def _print_json(obj) -> None:
 
 
 def _plain(text: str) -> str:
-    """No control characters from the data reach the terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    """One line for the terminal: no control characters from the data (:func:`registry.safe_text.terminal`)."""
+    from registry.safe_text import terminal
+
+    return terminal(text, keep_newlines=False)

@@ -81,3 +81,28 @@ class GateError(RegistryError):
 
 class QueryAnswerError(RegistryError):
     """A filled-in query sheet cannot be recorded (unknown query, bad response, changed key)."""
+
+
+class DiskFullError(RegistryError):
+    """The disk filled up while writing; the registry and earlier outputs are as they were."""
+
+
+def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
+    """``exc`` as a :class:`DiskFullError` when it is "no space left on device", else None.
+
+    Recognises an ``OSError`` with ``errno.ENOSPC`` (or EDQUOT) and a DuckDB error saying so.
+    """
+    import errno
+    import re
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = exc.filename or where
+    elif not re.search(r"no space left on device|disk quota exceeded", str(exc), re.IGNORECASE):
+        return None
+    else:
+        path = re.search(r"""["']((?:/|[A-Za-z]:)[^"']+)["']""", str(exc))
+        where = path.group(1) if path else where
+    return DiskFullError("no space left on device: nothing was written (the registry and earlier outputs "
+                         "are as they were)", where=str(where),
+                         fix="free some space on that disk (or write to another with --db / --out) and run "
+                             "the command again")

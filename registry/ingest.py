@@ -104,16 +104,34 @@ def _phi_gate(con, project: Project, header: list[str], dropped: list[str], sour
     # Free text (notes, unvalidated text) is scanned; integer fields only for ages over 89.
     fields = [f for f in project.dictionary.fields if f.name in present and f.name not in dropped
               and (f.is_free_text or f.validation == "integer")]
+    _check_dags(con, project, header, source)
+    key_hits = phi.scan_keys(con, "raw")
     hits = phi.scan_identifiers(con, "raw", fields)
-    if not hits:
+    if not hits and not key_hits:
         return []
     if not redact:
-        raise PhiError(phi.format_phi_refusal(hits, source), where=source,
+        raise PhiError(phi.format_phi_refusal(key_hits + hits, source), where=source,
                        fix="remove the identifiers in REDCap and export again, or pass --redact to store the "
-                           "batch with those values replaced by a marker")
+                           "batch with those values replaced by a marker (record IDs and DAGs by a pseudonym)")
     phi.redact_identifiers(con, "raw", hits)
-    return [{"record_id": h.record_id, "event": h.event, "instance": h.instance, "field": h.field,
-             "kind": h.kind} for h in hits]
+    phi.pseudonymise_keys(con, "raw", key_hits)
+    return [{"record_id": None if h.field in phi.KEY_FIELDS else h.record_id, "event": h.event,
+             "instance": h.instance, "field": h.field, "kind": h.kind} for h in key_hits + hits]
+
+
+def _check_dags(con, project: Project, header: list[str], source: str) -> None:
+    """Every data access group of the export is one of the project's, when the project lists them."""
+    from registry.errors import ExportError
+
+    if not project.dags or "redcap_data_access_group" not in header:
+        return
+    row = con.execute(store.read_sql("unknown_dags.sql"), {"known": sorted(project.dags.values())}).fetchone()
+    if row is not None:
+        raise ExportError(
+            f"{row[1]} row(s) name a data access group that is not one of the project's DAGs",
+            where=f"{source}, row {row[0]}: redcap_data_access_group {row[2][:40]!r}",
+            fix="export again from the project, or add the group to dags.csv (known: "
+                f"{', '.join(sorted(project.dags.values()))})")
 
 
 def _write_batch(con, project: Project, info, dropped: list[str], redacted: list[dict], step) -> IngestResult:
@@ -147,7 +165,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
         store.point_views_at(con, schema)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        store.rollback(con)
         raise
     step("committed")
     return IngestResult(

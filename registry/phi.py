@@ -1,86 +1,44 @@
-"""The PHI gate: free-text cells that look like HIPAA Safe Harbor identifiers.
+"""The PHI gate: cells that look like HIPAA Safe Harbor identifiers.
 
 The ingest calls it on the export while every cell is still text, before anything is
-stored. :func:`scan_identifiers` finds the cells (in SQL, one pass over the table);
-:func:`format_phi_refusal` words the refusal, naming record, event, field and kind but
-never the value; :func:`redact_identifiers` replaces the cells for ``ingest --redact``.
+stored. :func:`scan_identifiers` finds the free-text cells (in SQL, one pass over every cell);
+:func:`scan_keys` the record IDs and data access groups that look like identifiers;
+:func:`format_phi_refusal` words the refusal, naming record, event, field and kind but never
+the value; :func:`redact_identifiers` and :func:`pseudonymise_keys` replace them for
+``ingest --redact``.
 
 What is scanned:
 
 - free-text fields (``Field.is_free_text``: notes, and text with no validation) and text
-  fields validated as ``email`` or ``phone``, for e-mail addresses, URLs, IPv4 addresses,
-  SSNs, fax and phone numbers, MRN-like numbers (7 or more digits, or a number labelled
-  MRN / medical record / chart), street addresses and PO boxes, ZIP codes (ZIP+4, or after a
-  state), ages of 90 or more written in text ("92-year-old"), and full dates (with a day and
-  a month: ``2024-03-05``, ``3/5/2024``, ``March 5``, ``5th of March``);
+  fields validated as ``email`` or ``phone``, for the kinds of registry/phi_patterns.py: e-mail
+  addresses (also written "at ... dot com"), URLs, IP addresses, SSNs, fax and phone numbers,
+  MRN and other account numbers, street addresses, ZIP codes, ages of 90 or more written in
+  text, full dates, names with a title or credential, vehicle, device and licence numbers,
+  biometric identifiers and photographs;
+- every distinct record ID and data access group, with the same patterns;
 - integer fields whose name is ``age`` or ends in ``age``, for ages over 90 (Safe Harbor
   codes every age over 89 as 90).
 
-The record-ID column is never scanned: it is the key, and a refusal would print it.
-Patterns lean towards few false positives on clinical text ("56 mg", "Week 8", "2 h",
-"PHQ-9 10", "BP 120/80", "CI 0.29-0.84"): a bare year, a time or a score is not a hit.
+No cell is skipped: each one is tested against all patterns at once (one RE2 scan); the kinds
+are named for the cells that matched. Patterns lean towards few false positives on clinical
+text ("56 mg", "Week 8", "PHQ-9 10", "1200000 copies/mL", "2 sessions per week").
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from importlib import resources
 
+from registry import phi_patterns
 from registry.redcap.dictionary import Field
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
-_MONTH_NUM = r"(?:0?[1-9]|1[0-2])"
-_STREET = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl"
-    r"|Terrace|Way|Circle|Parkway|Pkwy|Highway|Hwy|Square|Trail)"
-)
-
-#: RE2 patterns (DuckDB ``regexp_matches``), in the order hits are reported.
-PATTERNS: dict[str, str] = {
-    "email": r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}",
-    "url": (
-        r"(?i)(?:\b(?:https?|ftp)://|\bwww\.)[^\s]+"
-        r"|(?i)(?:^|[^@a-z0-9._%+-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|edu|gov|io|info|biz)\b"
-    ),
-    "ip_address": r"\b(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}\b",
-    "ssn": r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|(?i)\b(?:ssn|social security(?: number| no\.?)?)\W{0,3}[0-9]",
-    "fax": r"(?i)\bfax\b\W{0,3}\+?[0-9(]",
-    "phone": (
-        r"(?:\+?\b1[\s.-]?)?(?:\([0-9]{3}\)\s?|\b[0-9]{3}[\s.-])[0-9]{3}[\s.-][0-9]{4}\b"
-        r"|\b[0-9]{3}-[0-9]{4}\b"
-        r"|(?i)\b(?:tel|phone|telephone|cell|mobile|pager)\b\W{0,3}\+?[0-9(]"
-    ),
-    "mrn": (
-        r"\b[0-9]{7,}\b"
-        r"|(?i)\b(?:mrn|medical record(?: number| no\.?| #)?|chart (?:number|no\.?|#))\W{0,3}[a-z]{0,3}[0-9]"
-    ),
-    "street_address": (
-        r"\b[0-9]{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z'.-]*\s+){1,3}" + _STREET + r"\b"
-        r"|(?i)\bp\.?\s?o\.?\s+box\s+[0-9]"
-        r"|(?i)\b(?:lives|living|resides|residing|address|moved) (?:at|to|on|is) [0-9]{1,6}\s+[a-z]"
-    ),
-    "zip_code": (
-        r"\b[0-9]{5}-[0-9]{4}\b"
-        r"|\b(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]"
-        r"|O[HKR]|PA|RI|S[CD]|T[NX]|UT|V[AT]|W[AIVY]),?\s+[0-9]{5}\b"
-    ),
-    "age_over_89": r"(?i)\b(?:9[0-9]|1[0-1][0-9])[\s-]*(?:years?[\s-]*old|y/?o|yrs?[\s-]*old)\b"
-                   r"|(?i)\baged?\s+(?:9[0-9]|1[0-1][0-9])(?:[^+0-9]|$)",
-    "date": (
-        r"\b(?:19|20)[0-9]{2}[-/.]" + _MONTH_NUM + r"[-/.]" + _DAY + r"\b"
-        r"|\b" + _DAY + r"[-/.]" + _DAY + r"[-/.](?:19|20)?[0-9]{2}\b"
-        r"|\b" + _MONTH + r"\.?\s+" + _DAY + r"(?:st|nd|rd|th)?\b"
-        r"|\b" + _DAY + r"(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\b"
-    ),
-}
-# A cell without a digit, '@' or web address cannot match any pattern above.
-PREFILTER = r"[0-9@]|(?i)www\.|\.(?:com|org|net|edu|gov|io|info|biz)\b"
+#: RE2 patterns, in the order hits are reported (see registry/phi_patterns.py).
+PATTERNS = phi_patterns.PATTERNS
 AGE_KIND = "age_over_89"
+DAG_COLUMN = "redcap_data_access_group"
+KEY_FIELDS = ("record ID", "data access group")
 AGE_TOP_CODE = "90"
 _VALIDATED_IDENTIFIERS = {"email", "phone"}
 _AGE_VALIDATIONS = {"integer", "int", "number", "float"}
@@ -142,8 +100,8 @@ def scan_identifiers(con, table: str, fields: list[Field]) -> list[PhiHit]:
     ]
     rows: list[tuple] = []
     if scanned:
-        sql = _sql("phi_scan.sql", table=_quote(table), columns=", ".join(_quote(c) for c in scanned))
-        rows += con.execute(sql, {"prefilter": PREFILTER, **PATTERNS}).fetchall()
+        con.execute(_sql("phi_cells.sql", table=_quote(table), columns=", ".join(_quote(c) for c in scanned)))
+        rows += _scan_cells(con)
     for name in ages:
         sql = _sql("phi_ages.sql", table=_quote(table), column=_quote(name))
         rows += con.execute(sql, {"field": name}).fetchall()
@@ -152,6 +110,79 @@ def scan_identifiers(con, table: str, fields: list[Field]) -> list[PhiHit]:
         PhiHit(record_id=r[1], event=r[2], instance=_instance(r[3]), field=r[4], kind=r[5], row=int(r[0]))
         for r in rows
     ]
+
+
+def scan_texts(texts: list[str]) -> list[set[str]]:
+    """The kinds of identifier found in each of ``texts``, scanned as free-text cells.
+
+    >>> scan_texts(["Dr. Smith referred her", "56 mg"])
+    [{'name'}, set()]
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("create table texts (__row bigint, record_id varchar, redcap_event_name varchar, "
+                    "redcap_repeat_instance varchar, note varchar)")
+        con.executemany("insert into texts values (?, 'R', null, null, ?)", list(enumerate(texts)))
+        found: list[set[str]] = [set() for _ in texts]
+        for hit in scan_identifiers(con, "texts", [Field("note", "f", "notes")]):
+            found[hit.row].add(hit.kind)
+        return found
+    finally:
+        con.close()
+
+
+def scan_keys(con, table: str) -> list[PhiHit]:
+    """Record IDs and data access groups of ``table`` that look like identifiers.
+
+    Each distinct value is scanned once and reported at its first row, with ``field`` set to
+    :data:`KEY_FIELDS` (``record ID`` or ``data access group``); the hit never holds the value.
+    """
+    dag = _quote(DAG_COLUMN) if DAG_COLUMN in _table_columns(con, table) else "cast(null as varchar)"
+    con.execute(_sql("phi_key_cells.sql", table=_quote(table), dag=dag))
+    rows = sorted(_scan_cells(con), key=lambda r: (r[0], r[4], _kind_order(r[5])))
+    return [PhiHit(record_id=r[1], event=None, instance=None, field=r[4], kind=r[5], row=int(r[0])) for r in rows]
+
+
+def pseudonymise_keys(con, table: str, hits: list[PhiHit]) -> dict[str, int]:
+    """Replace each flagged record ID and DAG in every row of ``table`` by a stable pseudonym.
+
+    The pseudonym is a keyed hash (``ID-`` or ``dag_`` and 12 hex digits) of the value with a
+    random key kept in the registry (``registry.pseudonym_key``), so the same ID gets the same
+    pseudonym in every batch of this registry, and an SSN-shaped ID cannot be recovered by
+    hashing all SSNs. Returns the number of values replaced per key field.
+    """
+    rows = {field: sorted({h.row for h in hits if h.field == field}) for field in KEY_FIELDS}
+    if not any(rows.values()):
+        return {}
+    key = _pseudonym_key(con)
+    columns = {"record ID": ("record_id", "ID-"), "data access group": (DAG_COLUMN, "dag_")}
+    for field, first_rows in rows.items():
+        if first_rows:
+            column, prefix = columns[field]
+            con.execute(_sql("phi_pseudonymise.sql", table=_quote(table), column=_quote(column)),
+                        {"key": key, "prefix": prefix, "rows": first_rows})
+    return {field: len(r) for field, r in rows.items() if r}
+
+
+def _pseudonym_key(con) -> str:
+    con.execute("create table if not exists registry.pseudonym_key (key varchar not null)")
+    row = con.execute("select key from registry.pseudonym_key").fetchone()
+    if row is None:
+        row = (secrets.token_hex(32),)
+        con.execute("insert into registry.pseudonym_key values (?)", row)
+    return row[0]
+
+
+def _scan_cells(con) -> list[tuple]:
+    """Run phi_scan.sql over the temporary view ``__phi_cells``."""
+    try:
+        return con.execute(_sql("phi_scan.sql"), {
+            "any": phi_patterns.ANY, "clinical": phi_patterns.CLINICAL_QUANTITY, **PATTERNS,
+        }).fetchall()
+    finally:
+        con.execute("drop view if exists __phi_cells")
 
 
 def redact_identifiers(con, table: str, hits: list[PhiHit]) -> None:
@@ -198,6 +229,9 @@ def format_phi_refusal(hits: list[PhiHit], source: str) -> str:
     lines = [f"{source}: {len(cells)} {noun} like an identifier (HIPAA Safe Harbor); nothing was stored."]
     for key in cells[:_SHOWN]:
         row, record, event, instance, name = key
+        if name in KEY_FIELDS:
+            lines.append(f"  row {row}: the {name}: {', '.join(dict.fromkeys(kinds[key]))}")
+            continue
         where = f"record {record}"
         if event:
             where += f", event {event}"

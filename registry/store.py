@@ -122,6 +122,16 @@ def get_batch(con, batch_id: int | None = None) -> Batch:
     return Batch(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6] or "{}"), row[7], row[8])
 
 
+def rollback(con) -> None:
+    """Roll back the open transaction; after a write error (a full disk) DuckDB may have ended it itself."""
+    import duckdb
+
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass
+
+
 def find_batch(con, source_sha256: str, dictionary_sha256: str) -> int | None:
     row = con.execute(read_sql("find_batch.sql"),
                       {"source_sha256": source_sha256, "dictionary_sha256": dictionary_sha256}).fetchone()
@@ -133,15 +143,22 @@ def next_batch_id(con) -> int:
 
 
 def point_views_at(con, schema: str) -> None:
-    """Re-point every view in ``main`` at the tables of ``schema``."""
+    """Re-point every view in ``main`` at the tables of ``schema``.
+
+    Names are qualified with the registry's catalog, so that a form named like one of the ingest's
+    temporary tables (``raw``, ``j``) is the registry's view, never the temporary table.
+    """
+    catalog = con.execute("select current_database()").fetchone()[0]
     for (name,) in con.execute(
-        "select view_name from duckdb_views() where schema_name = 'main' and not internal"
+        "select view_name from duckdb_views() where database_name = $c and schema_name = 'main' and not internal",
+        {"c": catalog},
     ).fetchall():
-        con.execute(f'drop view main."{name}"')
+        con.execute(f'drop view "{catalog}".main."{name}"')
     for (name,) in con.execute(
-        "select table_name from duckdb_tables() where schema_name = $s order by table_name", {"s": schema}
+        "select table_name from duckdb_tables() where database_name = $c and schema_name = $s order by table_name",
+        {"c": catalog, "s": schema},
     ).fetchall():
-        con.execute(f'create view main."{name}" as select * from "{schema}"."{name}"')
+        con.execute(f'create view "{catalog}".main."{name}" as select * from "{schema}"."{name}"')
 
 
 def history(con) -> list[dict]:

@@ -86,7 +86,13 @@ def _write_parquet(ds: Dataset, path: Path) -> None:
 
 
 def _write_csv(ds: Dataset, path: Path) -> None:
-    ds.frame.to_csv(path, index=False, na_rep="", lineterminator="\n")
+    from registry.safe_text import csv_cell
+
+    frame = ds.frame.copy()
+    for name in frame.columns:  # text cells a spreadsheet would run as a formula get a leading '
+        if frame[name].dtype == object or str(frame[name].dtype) in ("string", "str"):
+            frame[name] = frame[name].map(csv_cell)
+    frame.to_csv(path, index=False, na_rep="", lineterminator="\n")
 
 
 WRITERS = {"sav": _write_sav, "dta": _write_dta, "parquet": _write_parquet, "csv": _write_csv}

@@ -36,6 +36,7 @@ _REF_RE = re.compile(r"^\[([a-z][a-z0-9_]*)(?:\(([A-Za-z0-9_.-]+)\))?\]$")
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 MAX_CONDITIONS = 100  # GX's limit on a row condition
+MAX_DEPTH = 50  # parentheses nested deeper than this are refused, not recursed into
 
 
 class LogicError(ValueError):
@@ -92,7 +93,9 @@ def translate_logic(logic: str, dictionary: Dictionary, form: str) -> Visibility
     >>> v.shown["operator"], v.shown["parameter"]
     ('==', 1)
     """
-    tree = _Parser(_tokens(logic), _columns(dictionary), dictionary).parse()
+    tokens = _tokens(logic)
+    check_depth([text for _, text in tokens], LogicError)
+    tree = _Parser(tokens, _columns(dictionary), dictionary).parse()
     joins: dict[tuple[str | None, str], str] = {}
     shown_sql = _sql(tree, form, joins)
     join_sql = "\n".join(
@@ -103,6 +106,16 @@ def translate_logic(logic: str, dictionary: Dictionary, form: str) -> Visibility
     if local:
         shown, hidden = _condition(_dnf(tree)), _condition(_dnf(("not", tree)))
     return Visibility(shown_sql=shown_sql, joins=join_sql, shown=shown, hidden=hidden)
+
+
+def check_depth(tokens: list[str], error: type[ValueError]) -> None:
+    """Refuse parentheses nested more than :data:`MAX_DEPTH` deep (the parsers recurse on them)."""
+    depth = deepest = 0
+    for text in tokens:
+        depth += (text == "(") - (text == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise error(f"parentheses are nested {deepest} deep (more than {MAX_DEPTH})")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

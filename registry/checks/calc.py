@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from registry.checks.branching import MAX_DEPTH
 from registry.checks.sqlfiles import quote_ident
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import Dictionary, checkbox_column
@@ -58,6 +59,7 @@ def translate_calc(formula: str, dictionary: Dictionary, form: str) -> tuple[str
 class _Parser:
     def __init__(self, tokens, kinds: dict[str, str]):
         self.tokens, self.pos, self.kinds, self.used = tokens, 0, kinds, []
+        self.depth = 0
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
@@ -89,6 +91,15 @@ class _Parser:
         return out
 
     def factor(self) -> str:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise CalcError(f"the formula nests parentheses or signs more than {MAX_DEPTH} deep")
+            return self._factor()
+        finally:
+            self.depth -= 1
+
+    def _factor(self) -> str:
         kind, text = self._take()
         if text == "-":
             return f"(-{self.factor()})"

@@ -24,7 +24,7 @@ from registry import resources
 from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_predicate, z_score_parts
 from registry.checks.findings_context import add_context
 from registry.checks.sqlfiles import quote_ident, read_sql
-from registry.checks.suites import Suite, check_fresh, load_suites
+from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
 
 FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site",
@@ -83,6 +83,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     batch = registry_store.get_batch(con)
     suites = load_suites(checks_dir)
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
+    check_complete(suites, sorted(batch.instrument_rows), checks_dir)
     timings = {"load": time.perf_counter() - started}
     _prepare(con, batch.schema, suites, only)
     timings["compile"] = time.perf_counter() - started - timings["load"]
@@ -239,7 +240,9 @@ def _store(con, batch_id: int, passed: bool, n_errors: int, n_warnings: int, com
             con.execute(statement, {k: v for k, v in params.items() if k in used})
         con.execute("commit" if commit else "rollback")
     except BaseException:
-        con.execute("rollback")
+        from registry import store
+
+        store.rollback(con)
         raise
 
 

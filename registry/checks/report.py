@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from registry import safe_text
 from registry.checks.gate import GateResult
 from registry.checks.suites import Suite
 from registry.outputs import batch_folder, write_text
@@ -44,16 +45,16 @@ def print_summary(result: GateResult, suites: list[Suite], report: Path | None, 
     table = Table("rule", "severity", "new", "open", "confirmed", "what it checks", title=title)
     for row in summarize(result, suites):
         style = "red" if row["severity"] == "error" else "yellow"
-        table.add_row(row["rule"], f"[{style}]{row['severity']}[/]", str(row["new"]), str(row["open"]),
-                      str(row["confirmed"]), row["why"])
+        table.add_row(safe_text.rich(row["rule"]), f"[{style}]{row['severity']}[/]", str(row["new"]),
+                      str(row["open"]), str(row["confirmed"]), safe_text.rich(row["why"]))
     console.print(table)
     errors = [f for f in result.findings if f["severity"] == "error" and f["status"] != "confirmed"]
     if errors:
         listing = Table("record", "event", "instance", "field", "rule", "status", title="Error findings")
         for f in errors[:TERMINAL_LIMIT]:
             instance = "" if f["instance"] is None else str(f["instance"])
-            listing.add_row(str(f["record_id"] or ""), str(f["event"] or ""), instance, f["field"], f["rule"],
-                            f["status"])
+            listing.add_row(*(safe_text.rich(v) for v in (f["record_id"] or "", f["event"] or "", instance,
+                                                              f["field"], f["rule"], f["status"])))
         console.print(listing)
         if len(errors) > TERMINAL_LIMIT:
             more = len(errors) - TERMINAL_LIMIT
@@ -62,7 +63,8 @@ def print_summary(result: GateResult, suites: list[Suite], report: Path | None, 
         console.print(f"{len(result.resolved)} finding(s) resolved since batch {result.previous_batch_id}")
     verdict = ("[green]passed[/]: no error finding" if result.passed
                else f"[red]not passed[/]: {result.n_errors} error finding(s) block analysis")
-    console.print(f"{verdict}; {result.n_warnings} warning(s)" + (f"; report: {report}" if report else ""))
+    where = f"; report: {safe_text.rich(report)}" if report else ""
+    console.print(f"{verdict}; {result.n_warnings} warning(s){where}")
 
 
 def write_html_report(result: GateResult, suites: list[Suite], path: Path, checks_dir: str) -> Path:

@@ -218,6 +218,16 @@ def condition_columns(cond) -> set[str]:
     return {cond["column"]["name"]}
 
 
+def check_complete(suites: list[Suite], forms: list[str], directory: str | Path) -> None:
+    """Refuse a checks directory without a suite for one of the batch's forms."""
+    have = {s.table for s in suites}
+    missing = [f for f in forms if f not in have]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise ChecksError(f"no suite for form(s) {shown} of the current batch: they would not be checked",
+                          where=str(directory), fix=BUILD_FIX)
+
+
 def check_fresh(suites: list[Suite], dictionary_sha256: str, batch_id: int) -> None:
     """Refuse generated suites built from another data dictionary than the batch's."""
     for s in suites:

@@ -55,6 +55,10 @@ YESNO = (("1", "Yes"), ("0", "No"))
 TRUEFALSE = (("1", "True"), ("0", "False"))
 COMPLETE_CHOICES = (("0", "Incomplete"), ("1", "Unverified"), ("2", "Complete"))
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_NAME = 100  # REDCap's limit on a variable name; also ours on a form name (it names files and tables)
+# Names a field or form cannot take: REDCap's own export columns and the database's own schemas
+# (a form becomes a view in main; fields starting redcap_ are REDCap's).
+RESERVED_NAMES = {"main", "temp", "registry", "information_schema", "pg_catalog", "system"}
 
 
 @dataclass(frozen=True)
@@ -232,8 +236,31 @@ def parse_dictionary(data: bytes, source: str = "<dictionary>") -> Dictionary:
             raise DictionaryError(f"field '{f.name}' is defined twice", where=source,
                                   fix="each Variable / Field Name must be unique; fix the dictionary")
         seen.add(f.name)
+    _check_names(fields, source)
     _check_export_columns(fields, source)
     return Dictionary(fields, source=source, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _check_names(fields: list[Field], source: str) -> None:
+    """Names REDCap would not accept, or that would collide with REDCap's or the registry's own."""
+    forms = {f.form for f in fields}
+    for f in fields:
+        for kind, name in (("field", f.name), ("form", f.form)):
+            if len(name) > MAX_NAME:
+                raise DictionaryError(
+                    f"{kind} name '{name[:40]}…' is {len(name)} characters long (REDCap allows {MAX_NAME})",
+                    where=f"{source}, field {f.name[:40]}", fix=f"shorten the {kind} name to {MAX_NAME} characters")
+            if name.startswith("redcap_") or name in RESERVED_NAMES or re.fullmatch(r"batch_[0-9]+", name):
+                raise DictionaryError(
+                    f"{kind} name '{name}' collides with a column or table REDCap or the registry uses itself",
+                    where=f"{source}, field {f.name}",
+                    fix=f"rename the {kind} in REDCap (names starting 'redcap_', 'batch_<n>', and "
+                        f"{', '.join(sorted(RESERVED_NAMES))} are reserved) and export the dictionary again")
+        status = next((form for form in forms if f.name == f"{form}_complete"), None)
+        if status:
+            raise DictionaryError(
+                f"field name '{f.name}' collides with the status column REDCap adds for form '{status}'",
+                where=f"{source}, field {f.name}", fix="rename the field in REDCap and export the dictionary again")
 
 
 def _check_export_columns(fields: list[Field], source: str) -> None:

@@ -21,7 +21,7 @@ def _environment():
 
     return jinja2.Environment(
         loader=jinja2.PackageLoader("registry.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html.j2"]),
+        autoescape=jinja2.select_autoescape(["html.j2", "md.j2"]),  # report.md escapes HTML too
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
