@@ -23,11 +23,11 @@ Patterns lean towards few false positives on clinical text ("56 mg", "Week 8", "
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from importlib import resources
 
+from registry import sqltext
 from registry.redcap.dictionary import Field
+from registry.sqltext import quote_ident
 
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
@@ -84,7 +84,6 @@ AGE_KIND = "age_over_89"
 AGE_TOP_CODE = "90"
 _VALIDATED_IDENTIFIERS = {"email", "phone"}
 _AGE_VALIDATIONS = {"integer", "int", "number", "float"}
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHOWN = 20
 
 
@@ -142,10 +141,10 @@ def scan_identifiers(con, table: str, fields: list[Field]) -> list[PhiHit]:
     ]
     rows: list[tuple] = []
     if scanned:
-        sql = _sql("phi_scan.sql", table=_quote(table), columns=", ".join(_quote(c) for c in scanned))
+        sql = _sql("phi_scan.sql", table=quote_ident(table), columns=", ".join(quote_ident(c) for c in scanned))
         rows += con.execute(sql, {"prefilter": PREFILTER, **PATTERNS}).fetchall()
     for name in ages:
-        sql = _sql("phi_ages.sql", table=_quote(table), column=_quote(name))
+        sql = _sql("phi_ages.sql", table=quote_ident(table), column=quote_ident(name))
         rows += con.execute(sql, {"field": name}).fetchall()
     rows.sort(key=lambda r: (r[0], r[4], _kind_order(r[5])))
     return [
@@ -174,7 +173,7 @@ def redact_identifiers(con, table: str, hits: list[PhiHit]) -> None:
             [(row, name, marker) for (row, name), marker in markers.items()],
         )
         for name in sorted({name for _, name in markers}):
-            sql = _sql("phi_redact.sql", table=_quote(table), column=_quote(name))
+            sql = _sql("phi_redact.sql", table=quote_ident(table), column=quote_ident(name))
             con.execute(sql, {"field": name})
     finally:
         con.execute("drop table if exists __phi_redactions")
@@ -224,15 +223,8 @@ def _instance(value) -> int | None:
 
 
 def _table_columns(con, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"select * from {_quote(table)} limit 0").description}
-
-
-def _quote(name: str) -> str:
-    if not _NAME_RE.match(name):
-        raise ValueError(f"not a table or field name: {name!r}")
-    return f'"{name}"'
+    return {r[0] for r in con.execute(f"select * from {quote_ident(table)} limit 0").description}
 
 
 def _sql(name: str, **identifiers: str) -> str:
-    text = resources.files("registry").joinpath("sql", name).read_text()
-    return re.sub(r"\$\{(\w+)\}", lambda m: identifiers[m.group(1)], text)
+    return sqltext.render(sqltext.read_sql("registry", name), **identifiers)
