@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from registry import store
-from registry.redcap.columns import quote_ident
+from registry.sqltext import quote_ident
 
 KEYS = "record_id, redcap_event_name, redcap_repeat_instance, redcap_data_access_group"
 

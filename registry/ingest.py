@@ -17,9 +17,9 @@ from pathlib import Path
 from registry import __version__, store
 from registry.missing_records import MissingRecords, check_missing_records
 from registry.redcap import tidy
-from registry.redcap.columns import quote_ident
 from registry.redcap.export import read_export
 from registry.redcap.project import Project
+from registry.sqltext import quote_ident
 
 
 @dataclass

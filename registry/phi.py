@@ -29,10 +29,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from importlib import resources
 
-from registry import phi_patterns
+from registry import phi_patterns, sqltext
 from registry.redcap.dictionary import Field
+from registry.sqltext import quote_ident
 
 #: RE2 patterns, in the order hits are reported (see registry/phi_patterns.py).
 PATTERNS = phi_patterns.PATTERNS
@@ -42,7 +42,6 @@ KEY_FIELDS = ("record ID", "data access group")
 AGE_TOP_CODE = "90"
 _VALIDATED_IDENTIFIERS = {"email", "phone"}
 _AGE_VALIDATIONS = {"integer", "int", "number", "float"}
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHOWN = 20
 
 
@@ -100,10 +99,10 @@ def scan_identifiers(con, table: str, fields: list[Field]) -> list[PhiHit]:
     ]
     rows: list[tuple] = []
     if scanned:
-        con.execute(_sql("phi_cells.sql", table=_quote(table), columns=", ".join(_quote(c) for c in scanned)))
+        con.execute(_sql("phi_cells.sql", table=quote_ident(table), columns=", ".join(quote_ident(c) for c in scanned)))
         rows += _scan_cells(con)
     for name in ages:
-        sql = _sql("phi_ages.sql", table=_quote(table), column=_quote(name))
+        sql = _sql("phi_ages.sql", table=quote_ident(table), column=quote_ident(name))
         rows += con.execute(sql, {"field": name}).fetchall()
     rows.sort(key=lambda r: (r[0], r[4], _kind_order(r[5])))
     return [
@@ -139,8 +138,8 @@ def scan_keys(con, table: str) -> list[PhiHit]:
     Each distinct value is scanned once and reported at its first row, with ``field`` set to
     :data:`KEY_FIELDS` (``record ID`` or ``data access group``); the hit never holds the value.
     """
-    dag = _quote(DAG_COLUMN) if DAG_COLUMN in _table_columns(con, table) else "cast(null as varchar)"
-    con.execute(_sql("phi_key_cells.sql", table=_quote(table), dag=dag))
+    dag = quote_ident(DAG_COLUMN) if DAG_COLUMN in _table_columns(con, table) else "cast(null as varchar)"
+    con.execute(_sql("phi_key_cells.sql", table=quote_ident(table), dag=dag))
     rows = sorted(_scan_cells(con), key=lambda r: (r[0], r[4], _kind_order(r[5])))
     return [PhiHit(record_id=r[1], event=None, instance=None, field=r[4], kind=r[5], row=int(r[0])) for r in rows]
 
@@ -161,7 +160,7 @@ def pseudonymise_keys(con, table: str, hits: list[PhiHit]) -> dict[str, int]:
     for field, first_rows in rows.items():
         if first_rows:
             column, prefix = columns[field]
-            con.execute(_sql("phi_pseudonymise.sql", table=_quote(table), column=_quote(column)),
+            con.execute(_sql("phi_pseudonymise.sql", table=quote_ident(table), column=quote_ident(column)),
                         {"key": key, "prefix": prefix, "rows": first_rows})
     return {field: len(r) for field, r in rows.items() if r}
 
@@ -205,7 +204,7 @@ def redact_identifiers(con, table: str, hits: list[PhiHit]) -> None:
             [(row, name, marker) for (row, name), marker in markers.items()],
         )
         for name in sorted({name for _, name in markers}):
-            sql = _sql("phi_redact.sql", table=_quote(table), column=_quote(name))
+            sql = _sql("phi_redact.sql", table=quote_ident(table), column=quote_ident(name))
             con.execute(sql, {"field": name})
     finally:
         con.execute("drop table if exists __phi_redactions")
@@ -258,15 +257,10 @@ def _instance(value) -> int | None:
 
 
 def _table_columns(con, table: str) -> set[str]:
-    return {r[0] for r in con.execute(f"select * from {_quote(table)} limit 0").description}
+    return {r[0] for r in con.execute(f"select * from {quote_ident(table)} limit 0").description}
 
 
-def _quote(name: str) -> str:
-    if not _NAME_RE.match(name):
-        raise ValueError(f"not a table or field name: {name!r}")
-    return f'"{name}"'
 
 
 def _sql(name: str, **identifiers: str) -> str:
-    text = resources.files("registry").joinpath("sql", name).read_text()
-    return re.sub(r"\$\{(\w+)\}", lambda m: identifiers[m.group(1)], text)
+    return sqltext.render(sqltext.read_sql("registry", name), **identifiers)

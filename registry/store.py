@@ -15,16 +15,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry import sqltext
 from registry.errors import RegistryBusyError, RegistryStateError
 from registry.resources import registry_ddl
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 DEFAULT_DB = "registry.duckdb"
 LOCK_WAIT_SECONDS = 30.0
 
 
-def read_sql(name: str) -> str:
-    return (SQL_DIR / name).read_text()
+read_sql = sqltext.reader("registry")
 
 
 def resolve_db(db: str | Path | None) -> Path:

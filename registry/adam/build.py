@@ -8,10 +8,10 @@ and derivations (population, pairs, relapse times), so their numbers are those o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry import sqltext
 from registry.adam import Dataset
 from registry.adam.source import DemographicFields
 
@@ -37,9 +37,7 @@ class AdamData:
         return [self.adsl, self.adqs, self.adtte]
 
 
-def read_sql(name: str) -> str:
-    """Text of ``registry/adam/sql/<name>.sql``."""
-    return resources.files("registry.adam").joinpath("sql", f"{name}.sql").read_text("utf-8")
+read_sql = sqltext.reader("registry.adam")
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

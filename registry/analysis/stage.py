@@ -23,10 +23,10 @@ view                  columns
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from registry import sqltext
 from registry.analysis.plan import AnalysisPlan
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ if TYPE_CHECKING:
 DAY_TYPES = {"INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"}
 
 
-def read_sql(name: str) -> str:
-    """Text of ``registry/analysis/sql/<name>.sql``."""
-    return resources.files("registry.analysis").joinpath("sql", f"{name}.sql").read_text("utf-8")
+read_sql = sqltext.reader("registry.analysis")
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:

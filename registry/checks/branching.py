@@ -23,9 +23,9 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from registry.checks.sqlfiles import quote_ident, sql_literal
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import Dictionary, checkbox_column
+from registry.sqltext import quote_ident, sql_literal
 
 _TOKEN_RE = re.compile(
     r"\s+|(?P<ref>\[[^\]\[]*\])|(?P<str>'[^']*'|\"[^\"]*\")|(?P<num>-?\d+(?:\.\d+)?)"

@@ -31,11 +31,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from registry import sqltext
 from registry.checks.branching import LogicError, translate_logic
 from registry.checks.calc import CalcError, translate_calc
-from registry.checks.sqlfiles import quote_ident, render_sql, sql_literal
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import Dictionary, Field, checkbox_column
+from registry.sqltext import quote_ident, sql_literal
+
+read_sql = sqltext.reader("registry.checks")
+
+
+def render_sql(name: str, **slots: str) -> str:
+    """A gate template (``registry/checks/sql/<name>``) with its ``${slot}`` placeholders filled."""
+    return sqltext.render(read_sql(name), **slots)
 
 KEYS = ["record_id", "redcap_event_name", "redcap_repeat_instance"]
 GENERATOR = "registry checks build"

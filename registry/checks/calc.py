@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 
 from registry.checks.branching import MAX_DEPTH
-from registry.checks.sqlfiles import quote_ident
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import Dictionary, checkbox_column
+from registry.sqltext import quote_ident
 
 _TOKEN_RE = re.compile(
     r"\s+|(?P<ref>\[[a-z][a-z0-9_]*(?:\([A-Za-z0-9_.-]+\))?\])|(?P<num>\d+(?:\.\d+)?)"

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.checks.sqlfiles import quote_ident
 from registry.checks.suites import Check
+from registry.sqltext import quote_ident
 
 KEYS = "t.record_id, t.redcap_event_name, t.redcap_repeat_instance"
 

@@ -11,9 +11,12 @@ table ``__context`` with a ``query`` column.
 
 from __future__ import annotations
 
+from registry import sqltext
 from registry.checks.query_text import Labels, compose_query
-from registry.checks.sqlfiles import quote_ident, read_sql
 from registry.checks.suites import Check
+from registry.sqltext import quote_ident
+
+read_sql = sqltext.reader("registry.checks")
 
 #: Columns every form table has; findings on them carry no value.
 KEY_COLUMNS = {"record_id", "redcap_event_name", "redcap_repeat_instance", "redcap_data_access_group"}

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import duckdb
 
-from registry import resources
+from registry import resources, sqltext
 from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_predicate, z_score_parts
 from registry.checks.findings_context import add_context
-from registry.checks.sqlfiles import quote_ident, read_sql
 from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
+from registry.sqltext import quote_ident
+
+read_sql = sqltext.reader("registry.checks")
 
 FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site",
                 "value", "query")

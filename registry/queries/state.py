@@ -9,7 +9,7 @@ longer has it.
 
 from __future__ import annotations
 
-from importlib import resources
+from registry import sqltext
 
 #: The columns of a query, in the order of the spreadsheets (the contract).
 COLUMNS = ("query_id", "site", "record_id", "event", "instance", "field", "rule", "severity", "status", "query",
@@ -19,8 +19,7 @@ STATUSES = ("new", "open", "confirmed", "resolved")
 OPEN_STATUSES = ("new", "open")
 
 
-def read_sql(name: str) -> str:
-    return resources.files("registry.queries").joinpath("sql", name).read_text()
+read_sql = sqltext.reader("registry.queries")
 
 
 def list_queries(con, *, site: str | None = None, status: str | None = None,

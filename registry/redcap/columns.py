@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from registry.errors import DictionaryError
 from registry.redcap.dictionary import Dictionary, Field, checkbox_column, legacy_checkbox_column
 
 PSEUDO_COLUMNS = (
@@ -25,14 +24,6 @@ NUM_RE = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 DATETIME_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?$"
 TIME_RE = r"^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$"
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier that came from a dictionary, after checking its shape."""
-    if not IDENT_RE.match(name) and not re.match(r"^_[a-z0-9_]+$", name):
-        raise DictionaryError(f"'{name}' is not a valid REDCap variable name",
-                              fix="REDCap names are lower-case letters, digits and '_'")
-    return f'"{name}"'
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from registry.errors import CsvFormatError, ExportError, InputFileError
 from registry.redcap import labels
-from registry.redcap.columns import PSEUDO_COLUMNS, checkbox_aliases, known_columns, quote_ident
+from registry.redcap.columns import PSEUDO_COLUMNS, checkbox_aliases, known_columns
 from registry.redcap.project import Project
 from registry.redcap.readstat import READSTAT_SUFFIXES, load_readstat
+from registry.sqltext import quote_ident
 
 DELIMITERS = (",", "\t", ";", "|", "^")
 BINARY_MAGIC = {

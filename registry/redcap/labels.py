@@ -12,9 +12,10 @@ import html
 import re
 
 from registry.errors import ExportError
-from registry.redcap.columns import form_columns, quote_ident
+from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import COMPLETE_CHOICES
 from registry.redcap.project import Project, unique_event_name
+from registry.sqltext import quote_ident
 
 CHECKBOX_LABELS = {"Checked": "1", "Unchecked": "0"}
 PSEUDO_LABELS = {

@@ -59,6 +59,7 @@ from registry.redcap.project import (
     read_mapping,
     read_repeating,
 )
+from registry.sqltext import quote_name
 
 ODM_FIX = ("export the project again from REDCap (Other Export Options > 'CDISC ODM (XML) — project "
            "metadata and data'); do not edit the file by hand")
@@ -744,7 +745,7 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
         raw = _header(meta, rid, flat)
         mapped = _map_header(list(raw), project, info.path, ignore_extra, info)
         keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
-        select = ", ".join(f"{_quote(r)} as {_quote(m)}" for r, m in keep)
+        select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
         con.execute(
             f"create or replace temp table raw as select row_number() over () as __row, {select} from "
             "read_json($path, format = 'newline_delimited', columns = $columns, "
@@ -779,6 +780,3 @@ def _header(meta: OdmMetadata, rid: str, flat: _Flat) -> list[str]:
     rest = dict.fromkeys([*meta.columns, *flat.extras])
     return head + [c for c in rest if c not in head]
 
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

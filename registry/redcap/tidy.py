@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.redcap.columns import Column, form_columns, missing_code_columns, quote_ident
+from registry.redcap.columns import Column, form_columns, missing_code_columns
 from registry.redcap.project import Project
+from registry.sqltext import quote_ident
 
 KEYS_SQL = (
     "r.record_id, r.redcap_event_name, "
