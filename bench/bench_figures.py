@@ -71,7 +71,7 @@ def main() -> None:
         for _ in range(REPEAT):
             for fmt in ("png", "svg"):
 
-                def capture(fig, fmt=fmt):
+                def capture(fig, fmt=fmt, sizes=sizes):
                     import io
 
                     buf = io.BytesIO()

@@ -26,7 +26,6 @@ text ("56 mg", "Week 8", "PHQ-9 10", "1200000 copies/mL", "2 sessions per week")
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
