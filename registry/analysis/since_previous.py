@@ -21,7 +21,7 @@ from pathlib import Path
 
 from registry import store
 from registry.analysis.plan import AnalysisPlan
-from registry.redcap.columns import quote_ident
+from registry.sqltext import quote_ident
 
 
 def compute_since_previous(db, batch_id: int, plan: AnalysisPlan, results: dict) -> dict | None:
