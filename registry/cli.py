@@ -489,7 +489,10 @@ def pull(
             help="Date field that is day 0 (default: the registry project's own, if it is that project).",
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each API answer.")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="Seconds each API request may take in all (a deadline).")] = 120.0,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", help="Largest API answer accepted, in bytes (streamed to disk).")
+    ] = 2_000_000_000,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Export a project through the REDCap API and ingest it as one new batch."""
@@ -503,6 +506,7 @@ def pull(
             batch_size=batch_size,
             study_day_anchor=study_day_anchor,
             timeout=timeout,
+            max_bytes=max_bytes,
             wait=wait,
             progress=advance,
         )

@@ -33,6 +33,7 @@ from registry.errors import RegistryError
 DEFAULT_TOKEN_ENV = "REDCAP_API_TOKEN"
 DEFAULT_BATCH_SIZE = 100
 TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_BYTES = 2_000_000_000
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 NOTHING = "nothing was ingested: the registry is unchanged"
 RECORD_FIELDS = [
@@ -104,11 +105,12 @@ def check_url(url: str) -> str:
 class RedcapClient:
     """POSTs to one REDCap API URL with the token; every failure becomes an :class:`ApiError`."""
 
-    def __init__(self, url: str, token: str, timeout: float = TIMEOUT_SECONDS):
+    def __init__(self, url: str, token: str, timeout: float = TIMEOUT_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES):
         self.shown = check_url(url)
         self.url = url
         self._token = token
         self.timeout = timeout
+        self.max_bytes = max_bytes
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "[token]")
@@ -123,54 +125,68 @@ class RedcapClient:
         ``optional``: a word that, in a REDCap error message of an HTTP 400 answer, means the
         project simply has none of this (e.g. "classic" for events); then None is returned.
         """
+        with tempfile.TemporaryFile() as fh:
+            if not self.post_to(what, fields, fh, optional=optional):
+                return None
+            fh.seek(0)
+            return self._text(what, fh.read())
+
+    def post_to(self, what: str, fields: list[tuple[str, str]], dest, *, optional: str | None = None) -> bool:
+        """POST and stream the answer into the binary file ``dest``; False for an ``optional`` absence.
+
+        The whole request must end within ``timeout`` seconds and the answer stay within
+        ``max_bytes``; a redirect is refused (the token is never sent anywhere else).
+        """
         import http.client
-        import urllib.error
         import urllib.parse
-        import urllib.request
+
+        from registry.redcap.http_post import TransportError, post
 
         body = urllib.parse.urlencode([("token", self._token), *fields]).encode("ascii")
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv, application/json"},
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/csv, application/json"}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (checked scheme)
-                data = response.read()
-        except urllib.error.HTTPError as exc:
-            message = self._error_message(_read_quietly(exc))
-            if optional and exc.code == 400 and optional in message.lower():
-                return None
-            raise self.error(
-                f"REDCap refused the {what} export (HTTP {exc.code}): {message}", _http_fix(exc.code)
-            ) from None
-        except urllib.error.URLError as exc:
-            raise self.error(
-                f"cannot reach REDCap for the {what} export: {self._scrub(str(exc.reason))}",
-                "check the URL and the network, then try again",
-            ) from None
-        except (http.client.HTTPException, OSError) as exc:  # reset, timeout, cut short
+            status = post(self.url, body, headers, dest, timeout=self.timeout, max_bytes=self.max_bytes)
+        except TransportError as exc:
+            raise self._limit_error(what, exc) from None
+        except (http.client.HTTPException, OSError) as exc:  # reset, cut short, TLS
             raise self.error(
                 f"the connection to REDCap was dropped during the {what} export ({type(exc).__name__})",
                 "try again later, or with a smaller --batch-size",
             ) from None
+        if status >= 400 or _starts_with_brace(dest):
+            dest.seek(0)
+            message = self._error_message(dest.read(65536))
+            if optional and optional in message.lower() and status in (200, 400):
+                return False
+            if status >= 400:
+                raise self.error(f"REDCap refused the {what} export (HTTP {status}): {message}", _http_fix(status))
+            raise self.error(f"REDCap answered the {what} export with an error: {message}",
+                             "check the token's rights (API export) and the project")
+        return True
+
+    def _limit_error(self, what: str, exc) -> ApiError:
+        if exc.kind == "unreachable":
+            return self.error(f"cannot reach REDCap for the {what} export: {self._scrub(exc.location or '')}",
+                              "check the URL and the network, then try again")
+        if exc.kind == "deadline":
+            return self.error(f"REDCap did not answer the {what} export within --timeout {self.timeout:g} s",
+                              "pull again with a larger --timeout or a smaller --batch-size")
+        if exc.kind == "too_large":
+            return self.error(f"REDCap's answer to the {what} export is larger than --max-bytes {self.max_bytes}",
+                              "pull again with a smaller --batch-size, or a larger --max-bytes")
+        return self.error(
+            f"REDCap answered the {what} export with a redirect to {self._scrub(exc.location or '')}; "
+            "redirects are not followed, so the token is never sent to another address",
+            "if that is the project's API address, pass it with --url")
+
+    def _text(self, what: str, data: bytes) -> str:
         try:
-            text = data.decode("utf-8-sig")
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise self.error(
                 f"REDCap's answer to the {what} export is not UTF-8 text",
                 "check that the URL is the REDCap API (…/api/)",
             ) from None
-        if text.lstrip().startswith("{"):
-            message = self._error_message(data)
-            if optional and optional in message.lower():
-                return None
-            raise self.error(
-                f"REDCap answered the {what} export with an error: {message}",
-                "check the token's rights (API export) and the project",
-            )
-        return text
 
     def _error_message(self, data: bytes) -> str:
         text = data.decode("utf-8", "replace").strip()
@@ -183,11 +199,10 @@ class RedcapClient:
         return self._scrub(" ".join(text.split())[:300]) or "(no message)"
 
 
-def _read_quietly(exc) -> bytes:
-    try:
-        return exc.read() if exc.fp else b""
-    except OSError:
-        return b""
+def _starts_with_brace(fh) -> bool:
+    """The answer is JSON (REDCap's error object), not CSV."""
+    fh.seek(0)
+    return fh.read(4096).lstrip().startswith(b"{")
 
 
 def _http_fix(code: int) -> str:
@@ -261,39 +276,63 @@ def fetch_records(client: RedcapClient, ids: list[str], batch_size: int, out: Pa
     header: list[str] | None = None
     rows_written = 0
     batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        for n, batch in enumerate(batches, start=1):
-            what = f"record (batch {n} of {len(batches)}, {len(batch)} records)"
-            fields = [*RECORD_FIELDS, ("rawOrLabelHeaders", "raw"), ("exportDataAccessGroups", "true")]
-            fields += [(f"records[{i}]", rid) for i, rid in enumerate(batch)]
-            rows = _csv_rows(client.post(what, fields))
-            if not rows:
-                rows = [header or []]
-            if header is None:
-                header = rows[0]
-                writer.writerow(header)
-            elif rows[0] != header:
-                raise client.error(
-                    f"the columns of record batch {n} differ from batch 1",
-                    "the project was changed during the pull; run it again",
-                )
-            got = {r[0] for r in rows[1:]}
-            missing = [rid for rid in batch if rid not in got]
-            extra = sorted(got - set(batch))
-            if missing or extra:
-                shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-                raise client.error(
-                    f"record count mismatch: REDCap returned {len(got & set(batch))} of the {len(batch)} records "
-                    f"asked for in batch {n} of {len(batches)}"
-                    + (f" (missing: {shown})" if missing else "")
-                    + (f" and {len(extra)} record(s) not asked for" if extra else ""),
-                    "REDCap can drop rows when a batch is too large for the server; pull again with a "
-                    "smaller --batch-size",
-                )
-            writer.writerows(rows[1:])
-            rows_written += len(rows) - 1
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, min(client.max_bytes, 2**31 - 1)))  # one big note is no reason to fail
+    try:
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            for n, batch in enumerate(batches, start=1):
+                header, got = _fetch_batch(client, batch, n, len(batches), header, writer)
+                rows_written += got
+    finally:
+        csv.field_size_limit(limit)
     return rows_written
+
+
+def _fetch_batch(client: RedcapClient, batch: list[str], n: int, of: int, header: list[str] | None,
+                 writer) -> tuple[list[str] | None, int]:
+    """One batch of records, streamed from a temporary file into ``writer``; (header, rows written)."""
+    what = f"record (batch {n} of {of}, {len(batch)} records)"
+    fields = [*RECORD_FIELDS, ("rawOrLabelHeaders", "raw"), ("exportDataAccessGroups", "true")]
+    fields += [(f"records[{i}]", rid) for i, rid in enumerate(batch)]
+    with tempfile.TemporaryFile() as raw:
+        client.post_to(what, fields, raw)
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        rows = (r for r in csv.reader(text) if r)
+        got: set[str] = set()
+        written = 0
+        try:
+            first = next(rows, None)
+            if header is None:
+                header = first or []
+                writer.writerow(header)
+            elif first is not None and first != header:
+                raise client.error(f"the columns of record batch {n} differ from batch 1",
+                                   "the project was changed during the pull; run it again")
+            for row in rows:
+                got.add(row[0])
+                writer.writerow(row)
+                written += 1
+        except UnicodeDecodeError:
+            raise client.error(f"REDCap's answer to the {what} export is not UTF-8 text",
+                               "check that the URL is the REDCap API (…/api/)") from None
+        except csv.Error as exc:
+            raise client.error(f"REDCap's answer to the {what} export is not valid CSV ({exc})",
+                               "pull again; if it persists, with a smaller --batch-size") from None
+    missing = [rid for rid in batch if rid not in got]
+    extra = sorted(got - set(batch))
+    if missing or extra:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise client.error(
+            f"record count mismatch: REDCap returned {len(got & set(batch))} of the {len(batch)} records "
+            f"asked for in batch {n} of {of}"
+            + (f" (missing: {shown})" if missing else "")
+            + (f" and {len(extra)} record(s) not asked for" if extra else ""),
+            "REDCap can drop rows when a batch is too large for the server; pull again with a "
+            "smaller --batch-size",
+        )
+    return header, written
 
 
 def build_project(meta: Metadata, study_day_anchor: str | None = None):
@@ -347,6 +386,7 @@ def pull(
     batch_size: int = DEFAULT_BATCH_SIZE,
     study_day_anchor: str | None = None,
     timeout: float = TIMEOUT_SECONDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     wait: float = 30.0,
     progress=None,
 ) -> PullResult:
@@ -366,7 +406,10 @@ def pull(
         Date field that is day 0 (the registry project's own anchor is used when the
         dictionary is the registry's).
     timeout, wait : float
-        Seconds to wait for each API answer, and for another process using the registry.
+        Seconds each API request may take in all (connect, send, every read), and seconds to wait
+        for another process using the registry.
+    max_bytes : int
+        The largest answer accepted (each is streamed to a temporary file, never held whole).
     progress : callable, optional
         Called with a step name as each step ends.
 
@@ -382,7 +425,10 @@ def pull(
     step = progress or (lambda _name: None)
     if batch_size < 1:
         raise ApiError("--batch-size must be at least 1", where="--batch-size", fix="pass e.g. --batch-size 100")
-    client = RedcapClient(url, read_token(token_env), timeout)
+    if max_bytes < 1 or timeout <= 0:
+        raise ApiError("--max-bytes and --timeout must be positive", where="--max-bytes / --timeout",
+                       fix="pass e.g. --timeout 120 --max-bytes 2000000000")
+    client = RedcapClient(url, read_token(token_env), timeout, max_bytes)
     host = urlsplit(url).hostname or "redcap"
     with tempfile.TemporaryDirectory(prefix="registry-pull-") as tmp:
         folder = Path(tmp)

@@ -50,12 +50,14 @@ class Column:
     def valid_sql(self, x: str) -> str:
         """SQL predicate: the non-NULL text value ``x`` fits this column's type (spaces around it aside)."""
         x = x if self.kind in {"text", "bool"} else f"trim({x})"
+        # a number beyond 64 bits, or one that casts to +-inf ("1e309"), is a failed cast, not a value
         if self.kind == "int":
-            return f"regexp_full_match({x}, '{INT_RE}')"
+            return f"(regexp_full_match({x}, '{INT_RE}') and try_cast({x} as bigint) is not null)"
         if self.kind == "double":
-            return f"regexp_full_match({x}, '{NUM_RE}')"
+            return f"(regexp_full_match({x}, '{NUM_RE}') and isfinite(try_cast({x} as double)))"
         if self.kind == "comma_double":
-            return f"regexp_full_match(replace({x}, ',', '.'), '{NUM_RE}')"
+            return (f"(regexp_full_match(replace({x}, ',', '.'), '{NUM_RE}') "
+                    f"and isfinite(try_cast(replace({x}, ',', '.') as double)))")
         if self.kind == "date":
             return f"(regexp_full_match({x}, '{DATE_RE}') and try_cast({x} as date) is not null)"
         if self.kind == "datetime":

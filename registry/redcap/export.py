@@ -80,10 +80,24 @@ def check_file(path: Path) -> bytes:
         if head.startswith(magic):
             raise InputFileError(f"the file is {what}, not a CSV export", where=str(path),
                                  fix="export 'CSV / Microsoft Excel (raw data)' from REDCap and pass that file")
-    if b"\x00" in head:
-        raise InputFileError("the file is binary (it contains NUL bytes), not a CSV export", where=str(path),
+    offset = _nul_offset(path)
+    if offset is not None:
+        raise InputFileError(f"the file is binary (it contains NUL bytes, the first at byte {offset}), "
+                             "not a CSV export", where=str(path),
                              fix="pass the CSV file REDCap exported; if it is UTF-16, pass --encoding utf-16")
     return head
+
+
+def _nul_offset(path: Path) -> int | None:
+    """The offset of the first NUL byte anywhere in the file, or None."""
+    with path.open("rb") as fh:
+        start = 0
+        while chunk := fh.read(1 << 20):
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                return start + at
+            start += len(chunk)
+    return None
 
 
 def transcode_to_utf8(path: Path, encoding: str, workdir: Path) -> Path:
@@ -321,11 +335,32 @@ def _check_rows(con, display: Path, project: Project, info: ExportInfo) -> None:
                              fix="export the data again, with records selected")
     info.has_dag = "redcap_data_access_group" in info.columns
     info.has_survey_identifier = "redcap_survey_identifier" in info.columns
+    _normalise_record_ids(con, display)
     row = con.execute("select min(__row) from raw where record_id is null or trim(record_id) = ''").fetchone()
     if row[0] is not None:
         raise ExportError(f"a row has no record ID ({info.record_id_field} is blank)",
                           where=f"{display}, data row {row[0]}",
                           fix="every row of a REDCap export carries its record ID; export the data again")
+
+
+_SPACE = r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]"
+
+
+def _normalise_record_ids(con, display: Path) -> None:
+    """Trim record IDs of surrounding whitespace and zero-width spaces (REDCap trims a record name on
+    import); refuse two IDs that differ only by such spaces (they would be one record, or two)."""
+    collision = con.execute(
+        f"select list(distinct record_id order by record_id), min(__row) from raw "
+        f"group by regexp_replace(record_id, '{_SPACE}', '', 'g') having count(distinct record_id) > 1 "
+        f"order by min(__row) limit 1"
+    ).fetchone()
+    if collision:
+        shown = ", ".join(repr(v)[:40] for v in collision[0][:4])
+        raise ExportError(f"record IDs differ only by spaces or zero-width characters: {shown}",
+                          where=f"{display}, data row {collision[1]}, record ID",
+                          fix="give each record one ID in REDCap (remove the stray spaces) and export again")
+    con.execute(f"update raw set record_id = regexp_replace(record_id, '^{_SPACE}+|{_SPACE}+$', '', 'g') "
+                f"where regexp_matches(record_id, '^{_SPACE}|{_SPACE}$')")
 
 
 def _check_keys(con, display: Path, project: Project, info: ExportInfo) -> None:
@@ -345,6 +380,20 @@ def _check_keys(con, display: Path, project: Project, info: ExportInfo) -> None:
                 where=f"{display}, data row {bad[0]}, record {bad[1]}, field redcap_repeat_instance",
                 fix="redcap_repeat_instance must be 1, 2, 3 …; export the data again",
             )
+        bad = con.execute(
+            "select __row, record_id, redcap_repeat_instance from raw where redcap_repeat_instance is not null "
+            "and coalesce(try_cast(redcap_repeat_instance as hugeint) not between 1 and 2147483647, true) "
+            "order by __row limit 1"
+        ).fetchone()
+        if bad:
+            raise ExportError(
+                f"repeat instance {bad[2][:30]} is out of range (REDCap numbers instances from 1 to 2147483647)",
+                where=f"{display}, data row {bad[0]}, record {bad[1]}, field redcap_repeat_instance",
+                fix="export the data again; REDCap numbers every instance from 1",
+            )
+        # instances are numbers: '00001' is instance 1, the same key as '1'
+        con.execute("update raw set redcap_repeat_instance = cast(cast(redcap_repeat_instance as integer) as varchar) "
+                    "where redcap_repeat_instance is not null")
     if project.events:
         known = sorted(project.event_names())
         bad = con.execute(

@@ -18,7 +18,8 @@ CHUNK = 1 << 16
 
 
 class TransportError(Exception):
-    """A limit was hit: ``kind`` is ``deadline``, ``too_large`` or ``redirect`` (``location`` set)."""
+    """A limit was hit: ``kind`` is ``deadline``, ``too_large``, ``redirect`` (``location`` set), or
+    ``unreachable`` (no connection could be made; ``location`` holds the reason)."""
 
     def __init__(self, kind: str, location: str | None = None):
         self.kind = kind
@@ -48,7 +49,12 @@ def post(url: str, body: bytes, headers: dict[str, str], dest: BinaryIO, *, time
     else:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=_left(deadline))
     try:
-        conn.connect()
+        try:
+            conn.connect()
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise TransportError("unreachable", str(exc)) from None
         sock = conn.sock
         sock.settimeout(_left(deadline))
         conn.request("POST", parts.path or "/", body=body, headers=headers)
@@ -69,6 +75,8 @@ def post(url: str, body: bytes, headers: dict[str, str], dest: BinaryIO, *, time
             if total > max_bytes:
                 raise TransportError("too_large")
             dest.write(chunk)
+        if length.isdigit() and total < int(length):  # the server hung up before the end
+            raise http.client.IncompleteRead(b"", int(length) - total)
         return response.status
     except TimeoutError:  # socket.timeout
         raise TransportError("deadline") from None
