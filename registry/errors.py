@@ -81,3 +81,7 @@ class GateError(RegistryError):
 
 class QueryAnswerError(RegistryError):
     """A filled-in query sheet cannot be recorded (unknown query, bad response, changed key)."""
+
+
+class IdentifierError(DictionaryError, ValueError):
+    """A table or column name is not shaped like a REDCap name, so it is never put into SQL."""
