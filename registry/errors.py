@@ -106,3 +106,7 @@ def disk_full(exc: BaseException, where: str = "") -> DiskFullError | None:
                          "are as they were)", where=str(where),
                          fix="free some space on that disk (or write to another with --db / --out) and run "
                              "the command again")
+
+
+class IdentifierError(DictionaryError, ValueError):
+    """A table or column name is not shaped like a REDCap name, so it is never put into SQL."""

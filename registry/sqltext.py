@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import partial
 from importlib import resources
 
-from registry.errors import DictionaryError
+from registry.errors import IdentifierError
 
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SLOT_RE = re.compile(r"\$\{(\w+)\}")
@@ -45,7 +45,7 @@ def render(text: str, **slots: str) -> str:
 def quote_ident(name: str) -> str:
     """``"name"`` for a table or column name shaped like a REDCap name; anything else is refused."""
     if not isinstance(name, str) or not _IDENT_RE.match(name):
-        raise DictionaryError(f"'{name}' is not a valid REDCap variable name",
+        raise IdentifierError(f"'{name}' is not a valid REDCap variable name",
                               fix="REDCap names are lower-case letters, digits and '_'")
     return f'"{name}"'
 
