@@ -163,6 +163,8 @@ def ingest(
     if result.misplaced_values:
         typer.echo(f"  {result.misplaced_values} value(s) on rows where their form cannot be: left out of the form "
                    "tables, kept in _misplaced_values (--ignore-misplaced)")
+    for note in result.notes:
+        typer.echo(_plain(f"warning: {note}"), err=True)
     if result.missing_records:
         typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
 
@@ -212,6 +214,8 @@ def status(
     for form, rows in info["instruments"].items():
         typer.echo(f"  {form:<28} {rows:>8} rows  {info['instrument_records'].get(form, 0):>7} records")
     typer.echo(f"cast failures: {info['cast_failures']}; missing-data codes: {info['missing_values']}")
+    for note in info["notes"]:
+        typer.echo(f"note: {safe_text.terminal(note)}")
 
 
 @app.command()
