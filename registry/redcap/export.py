@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import CsvFormatError, ExportError, InputFileError
-from registry.redcap import labels
+from registry.redcap import csv_text, labels
 from registry.redcap.columns import PSEUDO_COLUMNS, checkbox_aliases, known_columns
 from registry.redcap.project import Project
 from registry.redcap.readstat import READSTAT_SUFFIXES, load_readstat
@@ -140,7 +140,7 @@ def read_export(con, path: str | Path, project: Project, *, encoding: str | None
         elif head.lstrip(b"\xef\xbb\xbf \r\n\t")[:1] in (b"[", b"{"):
             header = _load_json(con, source, project, info)
         else:
-            header = _load_csv(con, source, path, project, info, ignore_extra)
+            header = _load_csv(con, csv_text.checked(source, path, Path(tmp)), path, project, info, ignore_extra)
     info.columns = header
     _check_rows(con, path, project, info)
     mode = export_format if export_format != "auto" else (
