@@ -468,7 +468,7 @@ def pull(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Export a project through the REDCap API and ingest it as one new batch."""
-    from registry.redcap.api import pull as run_pull
+    from registry.pull import pull as run_pull
 
     with _progress(6) as advance:
         result = run_pull(

@@ -19,6 +19,7 @@ from registry.missing_records import MissingRecords, check_missing_records
 from registry.redcap import tidy
 from registry.redcap.export import read_export
 from registry.redcap.project import Project
+from registry.redcap.rawfile import file_sha256
 from registry.sqltext import quote_ident
 
 
@@ -58,8 +59,6 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
     export = Path(export)
     con = store.connect(db, wait=wait)
     try:
-        from registry.redcap.export import file_sha256
-
         sha = file_sha256(export) if export.is_file() else ""
         existing = store.find_batch(con, sha, project.dictionary.sha256) if sha else None
         if existing is not None:
