@@ -42,6 +42,12 @@ FORMS = {
         "esk_madrs_total": "BIGINT",
         "esk_phq9_total": "BIGINT",
     },
+    "sirolimus_dose": {
+        "sir_date": "INTEGER",
+        "sir_dose_mg": "DOUBLE",
+        "sir_hours_before": "DOUBLE",
+        "sir_taken": "BIGINT",
+    },
     "adverse_event": {
         "ae_date": "INTEGER",
         "ae_term": "VARCHAR",
@@ -52,6 +58,7 @@ FORMS = {
     "disposition": {
         "disp_last_date": "INTEGER",
         "disp_status": "INTEGER",
+        "disp_reason": "VARCHAR",
         "relapse_event": "INTEGER",
         "relapse_date": "INTEGER",
     },
@@ -89,6 +96,10 @@ class Subject:
     last_day: int | None = 120
     relapse_day: int | None = None  # clinician-documented relapse
     visit_days: dict = field(default_factory=dict)  # visit -> study day, if not the nominal one
+    doses: list = field(default_factory=list)  # sirolimus: (day, mg, hours before, taken)
+    session_doses: list = field(default_factory=list)  # esketamine mg per session (default 84)
+    status: int | None = 1  # disposition status
+    reason: str | None = None  # disposition reason (free text)
 
 
 def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
@@ -128,9 +139,21 @@ def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
                     "redcap_event_name": "treatment_log_arm_1",
                     "redcap_repeat_instance": i,
                     "esk_date": day,
-                    "esk_dose_mg": 84,
+                    "esk_dose_mg": s.session_doses[i - 1] if s.session_doses else 84,
                     "esk_sirolimus": int(s.cohort == 1),
                     "esk_madrs_total": madrs,
+                }
+            )
+        for i, (day, mg, hours, taken) in enumerate(s.doses, start=1):
+            rows["sirolimus_dose"].append(
+                {
+                    "record_id": s.record_id,
+                    "redcap_event_name": "treatment_log_arm_1",
+                    "redcap_repeat_instance": i,
+                    "sir_date": day,
+                    "sir_dose_mg": mg,
+                    "sir_hours_before": hours,
+                    "sir_taken": taken,
                 }
             )
         rows["disposition"].append(
@@ -139,7 +162,8 @@ def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
                 "redcap_event_name": "study_end_arm_1",
                 "redcap_repeat_instance": None,
                 "disp_last_date": s.last_day,
-                "disp_status": 1,
+                "disp_status": s.status,
+                "disp_reason": s.reason,
                 "relapse_event": int(s.relapse_day is not None),
                 "relapse_date": s.relapse_day,
             }

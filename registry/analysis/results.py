@@ -12,7 +12,8 @@ relapse scale; null unless ``[cox] adjust_baseline``), ``ignored``: clinician re
 could not use), ``time_to_response`` and ``time_to_remission`` (the same keys from day 0, plus
 ``left_out`` per cohort and reason), ``mmrm`` (mixed model per
 outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
-column-wise: :mod:`registry.analysis.trajectories`) and ``methods``.
+column-wise: :mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
+docs/results.md) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
 """
@@ -227,6 +228,8 @@ def build_results(
             "mmrm": analysis.mmrm,
             "baseline_characteristics": analysis.baseline_characteristics,
             "adverse_events": analysis.adverse_events,
+            "exposure": analysis.exposure,
+            "disposition": analysis.disposition,
             "trajectories": to_columns(trajectory_data(analysis.pairs, plan)),
             "methods": methods,
         }

@@ -76,7 +76,7 @@ def open_registry(db_path: str | Path | None, wait: float = 30.0) -> duckdb.Duck
     return con
 
 
-def _form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: str) -> duckdb.DuckDBPyRelation:
+def plan_form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: str) -> duckdb.DuckDBPyRelation:
     import duckdb
 
     from registry.errors import PlanError
@@ -92,7 +92,7 @@ def _form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: st
         ) from exc
 
 
-def _col(
+def form_column(
     rel: duckdb.DuckDBPyRelation,
     plan: AnalysisPlan,
     form: str,
@@ -144,8 +144,8 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     rid = c("record_id")
 
     def pick(form: str, field: str, key: str, alias: str, **kw: Any) -> tuple[Any, Any]:
-        rel = _form(con, plan, form, key)
-        return rel, _col(rel, plan, form, field, key, **kw).alias(alias)
+        rel = plan_form(con, plan, form, key)
+        return rel, form_column(rel, plan, form, field, key, **kw).alias(alias)
 
     rel, value = pick(plan.include.form, plan.include.field, "population.include", "value")
     _view(rel.select(rid, value), "_include")
@@ -182,21 +182,21 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     ratings = None
     for i, src in enumerate(rule.ratings):
         key = f"relapse.ratings[{i}]"
-        rel = _form(con, plan, src.form, f"{key}.form")
+        rel = plan_form(con, plan, src.form, f"{key}.form")
         part = rel.select(
             rid,
-            _col(rel, plan, src.form, src.day, f"{key}.day", day=True).alias("day"),
-            _col(rel, plan, src.form, src.score, f"{key}.score", cast="DOUBLE").alias("score"),
+            form_column(rel, plan, src.form, src.day, f"{key}.day", day=True).alias("day"),
+            form_column(rel, plan, src.form, src.score, f"{key}.score", cast="DOUBLE").alias("score"),
             k(i).alias("source_rank"),
         )
         ratings = part if ratings is None else ratings.union(part)
     _view(ratings, "_relapse_ratings")
 
-    rel = _form(con, plan, rule.clinician.form, "relapse.clinician.form")
+    rel = plan_form(con, plan, rule.clinician.form, "relapse.clinician.form")
     _view(
         rel.select(
             rid,
-            _col(
+            form_column(
                 rel,
                 plan,
                 rule.clinician.form,
@@ -204,7 +204,7 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
                 "relapse.clinician.field",
                 cast="INTEGER",
             ).alias("flag"),
-            _col(rel, plan, rule.clinician.form, rule.clinician_day, "relapse.clinician.day", day=True).alias(
+            form_column(rel, plan, rule.clinician.form, rule.clinician_day, "relapse.clinician.day", day=True).alias(
                 "day"
             ),
         ),
