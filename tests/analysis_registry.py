@@ -240,16 +240,26 @@ SURV1 = list(
 SURV2 = list(zip([8, 15, 20, 20, 28, 30, 41, 56, 70, 84, 100, 126], [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0], strict=True))
 
 
+SWAPS = {1: ((2, 10), (4, 11)), 2: ((3, 10),)}  # (index, index) of SURV1 / SURV2 exchanged
+
+
 def reference_subjects() -> list[Subject]:
     """Subjects whose MADRS pairs and relapse times are the R reference data.
 
     Cohort 1: 12 subjects, the first 10 with MADRS baseline/week 8 pairs (the other two
     miss week 8); cohort 2: 12 subjects, 8 pairs (one more misses baseline). Relapses are
     clinician-documented at the reference times; censored subjects' last contact is their
-    reference time (and no visit after it). One excluded (not per-protocol) subject in each cohort.
+    reference time (and no visit after it). Week-8 totals are on day 56, inside the window,
+    so the reference times are assigned (:data:`SWAPS`) so that no subject censored before
+    day 56 has one. One excluded (not per-protocol) subject in each cohort.
     """
     subjects = []
     for cohort, base, wk8, surv in ((1, BASE1, WK8_1, SURV1), (2, BASE2, WK8_2, SURV2)):
+        surv = list(surv)
+        # the subjects with a week-8 total (in its window, day 56) are followed past day 56
+        # or relapse: the times censored before day 56 go to subjects without one
+        for a, b in SWAPS[cohort]:
+            surv[a], surv[b] = surv[b], surv[a]
         for i, (days, event) in enumerate(surv):
             scores = {}
             if i < len(base):
@@ -265,7 +275,6 @@ def reference_subjects() -> list[Subject]:
                     scores=scores,
                     last_day=days if not event else 130,
                     relapse_day=days if event else None,
-                    visit_days={"week_8_arm_1": min(56, days)},
                 )
             )
         subjects.append(

@@ -4,7 +4,7 @@ and remission rules, and the paired-rate (McNemar) comparisons of two follow-up 
 ::
 
     [[outcomes]]
-    scale = "madrs"; label = "MADRS"; form = "madrs"; field = "madrs_total"
+    scale = "madrs"; label = "MADRS"; form = "madrs"; field = "madrs_total"; day = "madrs_date"
     sided = "two-sided"            # or "one-sided" with direction and one_sided_alpha
     remission = { comparison = "<", threshold = 10 }
 
@@ -35,6 +35,7 @@ class Outcome:
     one_sided_alpha: float | None
     remission_comparison: str
     remission_threshold: float
+    day: str | None = None  # the form's study-day field: checked against the visit windows
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def read_outcome(t: TomlTable) -> Outcome:
         None if one_alpha is None else float(one_alpha),
         comparison,
         threshold,
+        t.name_("day", None),
     )
     t.done()
     return out

@@ -36,6 +36,14 @@ def _params(plan: AnalysisPlan) -> dict:
     }
 
 
+def _window_params(plan: AnalysisPlan) -> dict:
+    return {
+        "window_visits": [v for v, _, _ in plan.visit_windows],
+        "window_first": [lo for _, lo, _ in plan.visit_windows],
+        "window_last": [hi for _, _, hi in plan.visit_windows],
+    }
+
+
 def derive_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
     """Build ``_pairs``: one row per included subject x outcome x follow-up visit.
 
@@ -44,10 +52,13 @@ def derive_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataF
     pandas.DataFrame
         ``cohort``, ``scale``, ``visit``, ``record_id``, ``baseline``, ``followup``,
         ``change`` (follow-up − baseline), ``left_out`` (None for a complete pair, else
-        ``missing_baseline``, ``missing_followup`` or ``missing_both``).
+        ``out_of_window`` (a total outside its visit window, plan ``[visits.windows]``),
+        ``missing_baseline``, ``missing_followup`` or ``missing_both``),
+        ``baseline_out_of_window``, ``followup_out_of_window`` (bool). Out-of-window totals
+        are not used: ``baseline``/``followup`` are null for them.
     """
     params = _params(plan)
-    materialize(con, "pairs", params)
+    materialize(con, "pairs", {**params, **_window_params(plan)})
     return con.execute("select * from _pairs").df()
 
 
@@ -67,7 +78,7 @@ def summarise_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.Da
     )
     summary["cohort"] = summary["cohort"].astype("int64")
     out = grid.merge(summary, on=["cohort", "scale", "visit"], how="left")
-    counts = ["n_population", "n", "n_missing_baseline", "n_missing_followup", "n_missing_both"]
+    counts = ["n_population", "n", "n_missing_baseline", "n_missing_followup", "n_missing_both", "n_out_of_window"]
     out[counts] = out[counts].fillna(0).astype("int64")
     return out
 

@@ -126,6 +126,7 @@ class AnalysisPlan:
     cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
     adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
     baseline: tuple = ()  # [[baseline]]: Table 1 variables (registry.analysis.baseline_table)
+    visit_windows: tuple[tuple[str, int, int], ...] = ()  # [visits.windows]: (visit, first day, last day)
     exposure: object = None  # [exposure] (registry.analysis.exposure.ExposureFields)
     disposition: object = None  # [disposition] (registry.analysis.disposition.DispositionFields)
 
@@ -218,6 +219,22 @@ def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
     return rule_
 
 
+def read_windows(t: TomlTable, visits: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    """``[visits.windows]``: per visit, ``[first, last]`` study day (inclusive) of its window."""
+    out = []
+    for visit in list(t.data):
+        bounds = t.get(visit, list)
+        if visit not in visits:
+            t.fail(visit, f"`{visit}` is not the baseline or a follow-up visit", f"use one of {', '.join(visits)}")
+        if len(bounds) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+            t.fail(visit, f"window {bounds!r} is not [first day, last day]", f"write e.g. `{visit} = [42, 70]`")
+        if bounds[0] > bounds[1]:
+            t.fail(visit, f"window {bounds!r} ends before it starts", "write [first day, last day], first <= last")
+        out.append((visit, bounds[0], bounds[1]))
+    t.done()
+    return tuple(out)
+
+
 def _optional(top: TomlTable, key: str, reader):
     """``reader`` applied to the table ``key``, or None when the plan has no such table."""
     return reader(top.table(key)) if key in top.data else None
@@ -301,6 +318,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     days = vis.table("days", {})
     visit_days = tuple((k, days.get(k, int)) for k in list(days.data))
     days.done()
+    visit_windows = read_windows(vis.table("windows", {}), (baseline, *followup))
     vis.done()
 
     tests = top.table("tests")
@@ -383,6 +401,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         followup_visits=followup,
         visit_labels=visit_labels,
         visit_days=visit_days,
+        visit_windows=visit_windows,
         alpha=alpha,
         confidence=confidence,
         multiplicity=multiplicity,

@@ -4,7 +4,9 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
 (``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
-``mcnemar`` (paired rates at two visits), ``relapse`` (``population``:
+``mcnemar`` (paired rates at two visits), ``visit_windows`` (the plan's windows, and per
+rate and McNemar row the subjects left out because a total was outside its window; paired
+rows count them in ``n_out_of_window``), ``relapse`` (``population``:
 ``at_risk``, ``origin``, ``not_at_risk`` per cohort; ``subjects`` (at risk only, with
 ``onset_day``), ``km``, ``median_days``, ``median_ci`` (``low``, ``high`` per cohort),
 ``at_risk``, ``logrank``, ``cox`` (unadjusted), ``cox_adjusted`` (baseline total of the
@@ -37,6 +39,7 @@ PAIRED_KEYS = [
     "n_missing_baseline",
     "n_missing_followup",
     "n_missing_both",
+    "n_out_of_window",
     "mean_baseline",
     "sd_baseline",
     "mean_followup",
@@ -84,6 +87,7 @@ INT_KEYS = {
     "n_missing_baseline",
     "n_missing_followup",
     "n_missing_both",
+    "n_out_of_window",
     "df",
     "count",
     "count_a",
@@ -212,6 +216,11 @@ def build_results(
             "power_target": plan.power_target,
             "rates": records(analysis.rates, RATE_KEYS),
             "mcnemar": records(analysis.mcnemar, MCNEMAR_KEYS),
+            "visit_windows": {
+                "windows": {visit: {"first": lo, "last": hi} for visit, lo, hi in plan.visit_windows},
+                "rates": records(analysis.rates, ["cohort", "scale", "visit", "kind", "n_out_of_window"]),
+                "mcnemar": records(analysis.mcnemar, [*MCNEMAR_KEYS[:5], "n_out_of_window"]),
+            },
             "relapse": {
                 "population": analysis.relapse_population,
                 "subjects": records(analysis.relapse, SUBJECT_KEYS),

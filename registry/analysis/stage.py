@@ -13,7 +13,8 @@ view                  columns
 ``_include``          record_id, value (the plan's inclusion field)
 ``_cohort``           record_id, value (cohort code)
 ``_eligible``         record_id, criterion, value, required
-``_scores``           record_id, redcap_event_name, redcap_repeat_instance, scale, score
+``_scores``           record_id, redcap_event_name, redcap_repeat_instance, scale, score,
+                      day (study day; null when the outcome names no day field)
 ``_relapse_ratings``  record_id, day, score (DOUBLE), source_rank (plan order)
 ``_clinician``        record_id, flag, day
 ``_last_contact``     record_id, day
@@ -172,8 +173,18 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     scores = None
     for i, o in enumerate(plan.outcomes):
         rel, value = pick(o.form, o.field, f"outcomes[{i}].field", "score", cast="DOUBLE")
+        day = (
+            form_column(rel, plan, o.form, o.day, f"outcomes[{i}].day", day=True, cast="INTEGER")
+            if o.day
+            else k(None).cast(duckdb.sqltype("INTEGER"))
+        )
         part = rel.select(
-            rid, c("redcap_event_name"), c("redcap_repeat_instance"), k(o.scale).alias("scale"), value
+            rid,
+            c("redcap_event_name"),
+            c("redcap_repeat_instance"),
+            k(o.scale).alias("scale"),
+            value,
+            day.alias("day"),
         )
         scores = part if scores is None else scores.union(part)
     _view(scores, "_scores")
