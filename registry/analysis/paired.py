@@ -7,7 +7,9 @@ A one-sided p is given only for outcomes whose plan declares a direction:
 P(T_df ≤ t) for "decrease", P(T_df ≥ t) for "increase". d_z = d̄/s_d (signed);
 g_z = J·d_z with J = 1 − 3/(4·df − 1). The family's p-values (each test's prespecified p:
 one-sided where declared, else two-sided) are adjusted by the plan's method (Holm by
-default); tests without a p (n < 2 or s_d = 0) are not in the family.
+default); tests without a p (n < 2 or s_d = 0) are not in the family. Where R's ``t.test``
+refuses (s_d = 0: "data are essentially constant") the CI, t and p are NaN (null in
+``results.json``); g_z is NaN at df = 1, where J = 0.
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def summarise_pairs(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.Da
 def compute_paired_t(
     n: int, mean_change: float, sd_change: float, confidence: float = 0.95, direction: str | None = None
 ) -> dict:
-    """Paired t-test from summary statistics (NaN where undefined: n < 2 or SD 0).
+    """Paired t-test from summary statistics (NaN where undefined: n < 2, or SD 0 (R's
+    ``t.test`` refuses "essentially constant" data: no CI, t or p), or Hedges' g at df = 1).
 
     Returns
     -------
@@ -105,17 +108,20 @@ def compute_paired_t(
         return out
     df = n - 1
     se = sd_change / math.sqrt(n)
+    out["se"] = se
+    if sd_change == 0 or se < 10 * np.finfo(float).eps * abs(mean_change):
+        return out  # R t.test: "data are essentially constant" (no t, p or CI)
     half = stats.t.ppf((1 + confidence) / 2, df) * se
-    out.update(se=se, ci_low=mean_change - half, ci_high=mean_change + half)
-    if sd_change == 0:
-        return out
     t = mean_change / se
     dz = mean_change / sd_change
     out.update(
+        ci_low=mean_change - half,
+        ci_high=mean_change + half,
         t=t,
         p_two_sided=float(2 * stats.t.sf(abs(t), df)),
         cohens_dz=dz,
-        hedges_gz=(1 - 3 / (4 * df - 1)) * dz,
+        # J = 1 - 3/(4 df - 1) is 0 at df = 1 (the exact J is undefined there): no g
+        hedges_gz=(1 - 3 / (4 * df - 1)) * dz if df >= 2 else nan,
     )
     if direction == "decrease":
         out["p_one_sided"] = float(stats.t.cdf(t, df))

@@ -35,6 +35,7 @@ MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
 AT_RISK = ("responders", "remitters", "all")  # [relapse] at_risk
 ORIGINS = ("onset", "day0")  # [relapse] origin
+SAME_DAY = ("last_instance", "first_instance", "mean")  # [ratings] same_day
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class AnalysisPlan:
     cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
     adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
     baseline: tuple = ()  # [[baseline]]: Table 1 variables (registry.analysis.baseline_table)
+    same_day: str = "last_instance"  # [ratings] same_day: one source's ratings on one day
     visit_windows: tuple[tuple[str, int, int], ...] = ()  # [visits.windows]: (visit, first day, last day)
     exposure: object = None  # [exposure] (registry.analysis.exposure.ExposureFields)
     disposition: object = None  # [disposition] (registry.analysis.disposition.DispositionFields)
@@ -359,6 +361,9 @@ def read_plan(path: str | Path) -> AnalysisPlan:
             mcnemar.append(comp)
 
     relapse = _relapse(top.table("relapse"), set(scales))
+    ratings = top.table("ratings", {})
+    same_day = ratings.get("same_day", str, "last_instance", choices=SAME_DAY)
+    ratings.done()
 
     cox = top.table("cox")
     codes = [c for c, _ in cohorts]
@@ -402,6 +407,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         visit_labels=visit_labels,
         visit_days=visit_days,
         visit_windows=visit_windows,
+        same_day=same_day,
         alpha=alpha,
         confidence=confidence,
         multiplicity=multiplicity,

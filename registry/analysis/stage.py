@@ -15,7 +15,9 @@ view                  columns
 ``_eligible``         record_id, criterion, value, required
 ``_scores``           record_id, redcap_event_name, redcap_repeat_instance, scale, score,
                       day (study day; null when the outcome names no day field)
-``_relapse_ratings``  record_id, day, score (DOUBLE), source_rank (plan order)
+``_relapse_ratings``  record_id, day, score (DOUBLE), source_rank (plan order): a table,
+                      one rating per record, day and source (plan [ratings] same_day;
+                      sql/relapse_ratings.sql) from the view ``_relapse_ratings_raw``
 ``_clinician``        record_id, flag, day
 ``_last_contact``     record_id, day
 ``_covariates``       record_id, name, value (DOUBLE)
@@ -194,14 +196,18 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     for i, src in enumerate(rule.ratings):
         key = f"relapse.ratings[{i}]"
         rel = plan_form(con, plan, src.form, f"{key}.form")
+        instance = c("redcap_repeat_instance") if "redcap_repeat_instance" in rel.columns else k(None)
         part = rel.select(
             rid,
             form_column(rel, plan, src.form, src.day, f"{key}.day", day=True).alias("day"),
             form_column(rel, plan, src.form, src.score, f"{key}.score", cast="DOUBLE").alias("score"),
             k(i).alias("source_rank"),
+            c("redcap_event_name").cast(duckdb.sqltype("VARCHAR")).alias("event"),
+            instance.cast(duckdb.sqltype("INTEGER")).alias("instance"),
         )
         ratings = part if ratings is None else ratings.union(part)
-    _view(ratings, "_relapse_ratings")
+    _view(ratings, "_relapse_ratings_raw")
+    materialize(con, "relapse_ratings", {"same_day": plan.same_day})
 
     rel = plan_form(con, plan, rule.clinician.form, "relapse.clinician.form")
     _view(
