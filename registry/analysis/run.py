@@ -45,6 +45,8 @@ class Analysis:
     baseline_characteristics: list = field(default_factory=list)  # Table 1 rows
     adverse_events: list = field(default_factory=list)  # registry.analysis.safety rows
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
+    exposure: list = field(default_factory=list)  # registry.analysis.exposure rows
+    disposition: list = field(default_factory=list)  # registry.analysis.disposition rows
 
 
 @dataclass
@@ -66,6 +68,8 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings
 
     from registry.analysis import (
         baseline_table,
+        disposition,
+        exposure,
         mmrm,
         onset,
         paired,
@@ -125,6 +129,11 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings
         ae_rows = safety.adverse_event_rows(
             safety.read_events(con, plan.adverse_events), analysed, [c for c, _ in plan.cohorts]
         )
+    exposure_rows = [] if plan.exposure is None else exposure.compute_exposure(con, plan, plan.exposure)
+    disposition_rows = (
+        [] if plan.disposition is None else disposition.compute_disposition(con, plan, plan.disposition, analysed)
+    )
+    tick("clinical_s")
     mmrm_results = mmrm.compute_mmrm(pairs, plan)
     tick("mmrm_s")
     return Analysis(
@@ -143,6 +152,8 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings
         mmrm=mmrm_results,
         baseline_characteristics=table1,
         adverse_events=ae_rows,
+        exposure=exposure_rows,
+        disposition=disposition_rows,
     )
 
 

@@ -16,6 +16,7 @@ LEFT_OUT = {
     "n_missing_baseline": "no baseline",
     "n_missing_followup": "no follow-up",
     "n_missing_both": "neither",
+    "n_out_of_window": "out of window",
 }
 FLOW_STEPS = {"records": "Records", "eligible": "Eligible"}
 
