@@ -96,6 +96,8 @@ def test_chg_is_aval_minus_base_after_baseline_only(sample):
 
 def test_there_is_one_record_per_subject_parameter_and_visit_with_a_baseline_flag_at_baseline(sample):
     q = sample[0].adqs.frame
+    assert not q.duplicated(["USUBJID", "PARAMCD", "AVISITN", "SRCSEQ"]).any()
+    q = q[q["AVISIT"] != "Session rating"]
     assert not q.duplicated(["USUBJID", "PARAMCD", "AVISITN"]).any()
     assert set(q.loc[q["ABLFL"] == "Y", "AVISIT"]) == {"Baseline"}
     assert set(q["AVISITN"]) == {0, 56, 112}
@@ -128,7 +130,7 @@ def test_paramcd_has_at_most_8_characters_and_is_one_to_one_with_param(sample):
     assert (pairs["PARAM"].str.len() <= 40).all()
     codes = set(pairs["PARAMCD"])
     assert {"MADRSTOT", "PHQ9TOT", "HAMD17T", "MADRS01", "MADRS10", "PHQ901", "PHQ910", "HAMD01", "HAMD17"} <= codes
-    assert len(codes) == 3 + 10 + 10 + 17
+    assert len(codes) == 3 + 10 + 10 + 17 + 1  # and MADRSSES, the session ratings
 
 
 def test_adsl_baseline_totals_are_the_adqs_baseline_values(sample):
@@ -158,21 +160,76 @@ def test_race_is_multiple_when_more_than_one_box_is_ticked(sample):
     assert set(frame["SEX"].dropna()) <= {"F", "M", "U", "OTHER"}
 
 
-def test_adtte_has_the_times_and_events_of_results_json_with_adam_censoring_codes(sample):
+PARTS = {"RELAPSE": "relapse", "TTRESP": "time_to_response", "TTREMIS": "time_to_remission"}
+
+
+def test_adtte_has_one_parameter_per_time_to_event_analysis_with_the_times_of_results_json(sample):
     data, results, _ = sample
     t = data.adtte.frame
-    subjects = {s["record_id"]: s for s in results["relapse"]["subjects"]}
-    assert t["USUBJID"].is_unique and set(t["USUBJID"]) == set(subjects)
-    for row in t.itertuples():
-        s = subjects[row.USUBJID]
-        assert row.AVAL == s["days"]
-        assert (row.CNSR == 0) == s["event"]
-        assert row.TRT01PN == s["cohort"]
-        assert row.STARTDT == 0 and row.ADY == row.AVAL
-        assert (row.CNSDTDSC is None) == (row.CNSR == 0)
-    assert (t["PARAMCD"] == "RELAPSE").all()
+    assert list(dict.fromkeys(t["PARAMCD"])) == list(PARTS)
+    assert not t.duplicated(["USUBJID", "PARAMCD"]).any()
+    for code, part in PARTS.items():
+        rows = t[t["PARAMCD"] == code]
+        subjects = {s["record_id"]: s for s in results[part]["subjects"]}
+        assert len(rows) == len(subjects) and set(rows["USUBJID"]) == set(subjects), code
+        for row in rows.itertuples():
+            s = subjects[row.USUBJID]
+            assert row.AVAL == s["days"] and (row.CNSR == 0) == s["event"] and row.TRT01PN == s["cohort"]
+            assert row.ADY == row.STARTDT + row.AVAL
+            assert (row.CNSDTDSC is None) == (row.CNSR == 0)
+            if code == "RELAPSE":  # among responders, from the onset of response
+                assert row.STARTDT == s["onset_day"] and s["onset_day"] > 0
+            else:  # from day 0; the event's study day is the onset day
+                assert row.STARTDT == 0
+                assert row.ADY == s["onset_day"] if s["event"] else pd.isna(s["onset_day"])
+        assert rows["PARAM"].nunique() == 1
     assert set(t["CNSR"]) <= set(data.adtte.value_labels["CNSR"])
-    assert t.groupby("CNSR")["EVNTDESC"].nunique().max() <= 3
+    assert t.groupby(["PARAMCD", "CNSR"])["EVNTDESC"].nunique().max() <= 3
+    assert set(t.loc[t["PARAMCD"] == "TTRESP", "EVNTDESC"]) == {
+        "ONSET OF RESPONSE: MADRS >= 50% BELOW BASELINE",
+        "CENSORED AT LAST MADRS ASSESSMENT",
+    }
+
+
+def test_response_onset_re_derived_from_adqs_session_and_visit_ratings_is_that_of_results_json(sample):
+    """From the exported ADQS alone: MADRS ratings after day 0 (visit totals MADRSTOT and session
+    ratings MADRSSES; on a day with both, the visit's, the plan's first-listed source); the onset of
+    response is the first whose PCHG (from the baseline MADRSTOT) is -50% or lower."""
+    data, results, _ = sample
+    q = data.adqs.frame
+    ratings = q[q["PARAMCD"].isin(["MADRSTOT", "MADRSSES"]) & q["ADY"].notna() & q["AVAL"].notna()]
+    ratings = ratings[ratings["ADY"] > 0].assign(rank=(ratings["PARAMCD"] == "MADRSSES").astype(int))
+    per_day = ratings.sort_values(["USUBJID", "ADY", "rank"]).drop_duplicates(["USUBJID", "ADY"])
+    assert (per_day["PARAMCD"] == "MADRSSES").sum() > 1000  # the session ratings carry most days
+    hit = per_day[per_day["PCHG"] <= -50]
+    onset = hit.groupby("USUBJID")["ADY"].min().to_dict()
+    response = results["time_to_response"]["subjects"]
+    assert sum(s["event"] for s in response) > 10
+    for s in response:
+        assert onset.get(s["record_id"]) == (s["onset_day"] if s["event"] else None), s
+    for s in results["relapse"]["subjects"]:
+        assert onset[s["record_id"]] == s["onset_day"]
+
+
+def test_session_ratings_are_every_rated_session_row_with_its_own_parameter_code(sample):
+    data, _, db = sample
+    con = store.connect(db, read_only=True)
+    rows = con.execute(
+        "select record_id, redcap_repeat_instance, esk_date, esk_madrs_total from main.esketamine_session "
+        "where esk_madrs_total is not null"
+    ).fetchall()
+    con.close()
+    q = data.adqs.frame
+    session = q[q["PARAMCD"] == "MADRSSES"]
+    got = {(r.USUBJID, r.SRCSEQ, r.ADY, r.AVAL) for r in session.itertuples()}
+    assert got == set(rows)
+    assert set(session["AVISIT"]) == {"Session rating"} and session["AVISITN"].isna().all()
+    assert set(session["PARAM"]) == {"MADRS Total Score (session rating)"}
+    assert (session["SRCDOM"] == "esketamine_session").all() and (session["SRCVAR"] == "esk_madrs_total").all()
+    assert session["ABLFL"].isna().all() and session["ANL01FL"].isna().all()
+    base = q[(q["PARAMCD"] == "MADRSTOT") & (q["ABLFL"] == "Y")].set_index("USUBJID")["AVAL"]
+    with_base = session[session["USUBJID"].isin(base.index)]
+    assert (with_base["BASE"] == base.loc[with_base["USUBJID"]].to_numpy()).all()
 
 
 def test_pchg_is_missing_when_the_baseline_is_zero(tmp_path, cli):

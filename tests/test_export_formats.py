@@ -79,7 +79,13 @@ def test_spss_and_stata_files_carry_the_dictionary_and_adam_value_labels(sample,
     assert meta.variable_value_labels["SEXN"] == {1: "Female", 2: "Male", 3: "Other", 99: "Unknown"}
     assert meta.variable_value_labels["TRT01PN"] == {1: "Sirolimus-augmented esketamine", 2: "Esketamine alone"}
     _, meta = READERS[fmt](exported[fmt] / f"adtte.{fmt}")
-    assert meta.variable_value_labels["CNSR"][0] == "EVENT: RELAPSE"
+    assert meta.variable_value_labels["CNSR"][0] == "EVENT"
+    adtte, _ = READERS[fmt](exported[fmt] / f"adtte.{fmt}")
+    assert list(dict.fromkeys(adtte["PARAM"])) == [
+        "Time from Response to Relapse (Days)",
+        "Time to Response (Days)",
+        "Time to Remission (Days)",
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["sav", "dta", "xpt"])
@@ -102,9 +108,11 @@ def test_read_back_adtte_agrees_with_results_json(sample, exported, fmt):
         adtte = pd.read_parquet(path)
     else:
         adtte = pd.read_csv(path)
-    got = {(r.USUBJID, int(r.AVAL), int(r.CNSR) == 0, int(r.TRT01PN)) for r in adtte.itertuples()}
-    want = {(s["record_id"], s["days"], s["event"], s["cohort"]) for s in results["relapse"]["subjects"]}
-    assert got == want
+    for code, part in (("RELAPSE", "relapse"), ("TTRESP", "time_to_response"), ("TTREMIS", "time_to_remission")):
+        rows = adtte[adtte["PARAMCD"] == code]
+        got = {(r.USUBJID, int(r.AVAL), int(r.CNSR) == 0, int(r.TRT01PN)) for r in rows.itertuples()}
+        want = {(s["record_id"], s["days"], s["event"], s["cohort"]) for s in results[part]["subjects"]}
+        assert got == want, code
 
 
 def test_the_sas_transport_files_are_version_5_with_8_character_member_names(exported):
@@ -121,7 +129,7 @@ def test_formats_sas_defines_every_value_label_and_attaches_it(sample, exported)
     text = (exported["xpt"] / "formats.sas").read_text()
     assert text.count("proc format;") == 1
     assert '        1 = "Sirolimus-augmented esketamine"' in text
-    assert "    value CNSRF" in text and '        0 = "EVENT: RELAPSE"' in text
+    assert "    value CNSRF" in text and '        0 = "EVENT"' in text
     assert 'libname adqs xport "&adamdir/adqs.xpt";' in text
     assert "format TRT01PN TRT01PNF. CNSR CNSRF.;" in text
     for ds in sample[2].datasets:

@@ -2,7 +2,12 @@
 
 Parameters are the plan's outcome totals (MADRSTOT, PHQ9TOT, HAMD17T for the registry
 project) and the items of each outcome's form (MADRS01..MADRS10, PHQ901..PHQ910,
-HAMD01..HAMD17). Analysis visits are the plan's baseline and follow-up visits: AVISIT is
+HAMD01..HAMD17), then one parameter per relapse rating source (``[[relapse.ratings]]``)
+that is not already an outcome total: the esketamine-session MADRS ratings are MADRSSES
+(AVISIT "Session rating", AVISITN missing, ADY the rating's study day, SRCSEQ = the REDCap repeat instance, every row
+of the form), so the onset and relapse derivations can be redone from ADQS alone (visit
+ratings: MADRSTOT; BASE of a session rating is the baseline MADRSTOT, so PCHG gives the
+percent reduction that defines response). Analysis visits are the plan's baseline and follow-up visits: AVISIT is
 the plan's label, AVISITN the plan's nominal study day. ADY is the study day of the form's
 assessment date (day 0 = the index date). BASE, CHG, PCHG, ABLFL and ANL01FL follow admiral
 (``derive_var_base``, ``derive_var_chg``, ``derive_var_pchg``): CHG and PCHG only after
@@ -54,6 +59,7 @@ LABELS = {
     "ANL02FL": "Analysis Flag 02: MMRM",
     "SRCDOM": "Source Form (REDCap Instrument)",
     "SRCVAR": "Source Field (REDCap Variable)",
+    "SRCSEQ": "Source Sequence (REDCap Repeat Instance)",
 }
 
 
@@ -69,6 +75,11 @@ class Parameter:
     field: str
     is_total: bool
     baseline_var: str = ""
+    rating_day: str = ""  # a rating source's study-day field ("" for totals and items)
+
+    @property
+    def is_rating(self) -> bool:
+        return bool(self.rating_day)
 
 
 def compute_param_label(prefix: str, text: str, width: int = 40) -> str:
@@ -140,6 +151,7 @@ def derive_parameters(plan: AnalysisPlan, dic: Dictionary) -> list[Parameter]:
                     False,
                 )
             )
+    params += rating_parameters(plan, len(params))
     codes = [p.paramcd for p in params]
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
@@ -148,6 +160,34 @@ def derive_parameters(plan: AnalysisPlan, dic: Dictionary) -> list[Parameter]:
             fix="give the plan's outcomes distinct scale names",
         )
     return params
+
+
+def rating_parameters(plan: AnalysisPlan, before: int) -> list[Parameter]:
+    """One parameter per ``[[relapse.ratings]]`` source that is not an outcome's total field:
+    ``<scale prefix><source name>`` (MADRSSES for the registry's session ratings)."""
+    scale = next(o for o in plan.outcomes if o.scale == plan.relapse.scale)
+    _, prefix, _, total_label = KNOWN_SCALES.get(
+        scale.scale, ("", scale.scale.upper()[:6], "", f"{scale.label} Total Score")
+    )
+    totals = {(o.form, o.field) for o in plan.outcomes}
+    out = []
+    for src in plan.relapse.ratings:
+        if (src.form, src.score) in totals:
+            continue
+        code = (prefix[:5] + re.sub(r"[^A-Z0-9]", "", src.name.upper())[:3])[:8]
+        out.append(
+            Parameter(
+                _check_paramcd(code, scale.scale),
+                f"{total_label} ({src.name} rating)"[:40],
+                before + len(out) + 1,
+                scale.scale,
+                src.form,
+                src.score,
+                False,
+                rating_day=src.day,
+            )
+        )
+    return out
 
 
 def visit_table(plan: AnalysisPlan) -> list[tuple[str, str, float]]:
@@ -166,11 +206,11 @@ def stage_parameters(con: duckdb.DuckDBPyConnection, params: list[Parameter], pl
     """The in-memory tables ``_adam_params`` and ``_adam_visits`` that ``adqs.sql`` reads."""
     con.execute(
         "create or replace table _adam_params (paramcd varchar, param varchar, paramn integer, "
-        "scale varchar, form varchar, field varchar, is_total boolean)"
+        "scale varchar, form varchar, field varchar, is_total boolean, is_rating boolean)"
     )
     con.executemany(
-        "insert into _adam_params values (?, ?, ?, ?, ?, ?, ?)",
-        [(p.paramcd, p.param, p.paramn, p.scale, p.form, p.field, p.is_total) for p in params],
+        "insert into _adam_params values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(p.paramcd, p.param, p.paramn, p.scale, p.form, p.field, p.is_total, p.is_rating) for p in params],
     )
     con.execute("create or replace table _adam_visits (visit varchar, avisit varchar, avisitn double)")
     con.executemany("insert into _adam_visits values (?, ?, ?)", visit_table(plan))
@@ -179,7 +219,7 @@ def stage_parameters(con: duckdb.DuckDBPyConnection, params: list[Parameter], pl
 def day_fields(params: list[Parameter], dic: Dictionary) -> dict[str, str]:
     """form -> its assessment-date field, for the parameters' forms that have one."""
     out = {}
-    for form in dict.fromkeys(p.form for p in params):
+    for form in dict.fromkeys(p.form for p in params if not p.is_rating):
         f = date_field(dic, form)
         if f is not None:
             out[form] = f.name
@@ -196,16 +236,16 @@ def derive_adqs(
     Dataset
         Columns: STUDYID, USUBJID, SITEID, TRT01P, TRT01PN, PPROTFL (as in ADSL), PARAMCD,
         PARAM, PARAMN, AVISIT, AVISITN, ADY, AVAL, BASE, CHG, PCHG, ABLFL, ANL01FL, ANL02FL, SRCDOM,
-        SRCVAR. Value labels: TRT01PN (cohorts), PARAMN (PARAM), AVISITN (AVISIT).
+        SRCVAR, SRCSEQ. Value labels: TRT01PN (cohorts), PARAMN (PARAM), AVISITN (AVISIT).
     """
     frame = rows.rename(columns={c: c.upper() for c in rows.columns}).rename(columns={"RECORD_ID": "USUBJID"})
     frame = frame.merge(adsl[list(ADSL_COPIES)], on="USUBJID", how="left", validate="many_to_one")
     labels = {**{name: adsl_labels[name] for name in ADSL_COPIES}, **LABELS}
-    for name in ("PARAMN", "ADY"):
+    for name in ("PARAMN", "ADY", "SRCSEQ"):
         frame[name] = frame[name].astype("Int64")
     for name in ("AVISITN", "AVAL", "BASE", "CHG", "PCHG"):
         frame[name] = frame[name].astype("Float64")
-    frame = frame.sort_values(["USUBJID", "PARAMN", "AVISITN"], kind="stable")
+    frame = frame.sort_values(["USUBJID", "PARAMN", "AVISITN", "ADY", "SRCSEQ"], kind="stable")
     visits = {int(n): label for _, label, n in visit_table(plan)}
     value_labels = {
         "TRT01PN": dict(plan.cohorts),
@@ -218,5 +258,5 @@ def derive_adqs(
         select_labelled(frame, labels),
         labels,
         value_labels,
-        keys=("USUBJID", "PARAMCD", "AVISITN"),
+        keys=("USUBJID", "PARAMCD", "AVISITN", "SRCSEQ"),
     )

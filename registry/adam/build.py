@@ -59,10 +59,10 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     """Derive (ADSL, ADQS, ADTTE) on a connection opened by :func:`open_registry`.
 
     Runs the analyses' staging and derivations first (``_subjects``, ``_pairs``,
-    ``_relapse_times``), then the ADaM SQL and the derive_ steps.
+    ``_onset``, ``_relapse_times``), then the ADaM SQL and the derive_ steps.
     """
     from registry.adam import adqs, adsl, adtte, source
-    from registry.analysis import paired, population, relapse
+    from registry.analysis import onset, paired, population, relapse
     from registry.analysis.provenance import read_current_batch
     from registry.analysis.stage import stage_plan_data
 
@@ -81,7 +81,8 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
 
     params = adqs.derive_parameters(plan, dic)
     adqs.stage_parameters(con, params, plan)
-    source.stage_items(con, [(p.form, p.field) for p in params if not p.is_total])
+    source.stage_items(con, [(p.form, p.field) for p in params if not p.is_total and not p.is_rating])
+    source.stage_ratings(con, [(p.paramcd, p.form, p.field, p.rating_day) for p in params if p.is_rating])
     source.stage_days(con, adqs.day_fields(params, dic))
     mmrm = plan.mmrm
     adqs_rows = run_sql(
@@ -96,8 +97,13 @@ def derive_datasets(con: duckdb.DuckDBPyConnection, plan, spec: DemographicField
     adqs_ds = adqs.derive_adqs(adqs_rows, adsl_frame, adsl_labels, params, plan)
 
     adsl_ds = adsl.finish_adsl(adsl_frame, adsl_labels, adqs_ds.frame, params, dic, spec, plan)
-    adtte_rows = run_sql(con, "adtte", {"origin_day": plan.relapse.origin_day})
-    adtte_ds = adtte.derive_adtte(adtte_rows, adsl_frame, adsl_labels, plan)
+    origin_day = plan.relapse.origin_day
+    onset_frame = con.execute("select * from _onset order by cohort, record_id").df()
+    parts = {"RELAPSE": run_sql(con, "adtte")}
+    for code, kind in (("TTRESP", "response"), ("TTREMIS", "remission")):
+        subjects, _ = onset.time_to_onset(onset_frame, kind, origin_day)
+        parts[code] = adtte.onset_rows(subjects, kind, origin_day)
+    adtte_ds = adtte.derive_adtte(parts, adsl_frame, adsl_labels, plan)
     return adsl_ds, adqs_ds, adtte_ds, batch
 
 

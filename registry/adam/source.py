@@ -11,6 +11,7 @@ view / table          columns
 ``_adam_race``        record_id, code (text), checked (BOOLEAN)
 ``_adam_items``       record_id, redcap_event_name, redcap_repeat_instance, field, value
 ``_adam_days``        record_id, redcap_event_name, instance (0 if none), form, day
+``_adam_ratings``     record_id, instance, paramcd, day, value (rating-source totals)
 ``_adam_site``        record_id, site (the data access group)
 ===================== =========================================================
 """
@@ -207,3 +208,44 @@ def stage_days(con: duckdb.DuckDBPyConnection, forms: dict[str, str]) -> None:
             )
         )
     parts.to_view("_adam_days", replace=True)
+
+
+def stage_ratings(con: duckdb.DuckDBPyConnection, sources: list[tuple[str, str, str, str]]) -> None:
+    """``_adam_ratings``: every row of each rating source (``[[relapse.ratings]]`` not already
+    an outcome total); ``sources`` are (paramcd, form, score field, study-day field).
+
+    Raises
+    ------
+    AdamError
+        A form or field is missing, or the day column is not an integer study day.
+    """
+    import duckdb
+
+    c, k = duckdb.ColumnExpression, duckdb.ConstantExpression
+    parts = con.sql(
+        "select null::varchar as record_id, 0 as instance, null::varchar as paramcd, "
+        "null::integer as day, null::double as value where false"
+    )
+    for paramcd, form, score, day in sources:
+        rel = _table(con, form, "ADQS (rating sources)")
+        for name in (score, day):
+            _need(rel, form, name, "ADQS (rating sources)")
+        kind = str(dict(zip(rel.columns, rel.types, strict=True))[day])
+        if kind not in DAY_TYPES:
+            raise AdamError(
+                f"`{form}.{day}` is {kind}, not a study day",
+                where=f"reg.main.{form}",
+                fix="re-ingest with the study-day anchor (dem_index_date) so dates are study days",
+            )
+        parts = parts.union(
+            rel.select(
+                c("record_id"),
+                duckdb.CoalesceOperator(c("redcap_repeat_instance"), k(0)).cast(duckdb.sqltype("INTEGER")).alias(
+                    "instance"
+                ),
+                k(paramcd).alias("paramcd"),
+                c(day).cast(duckdb.sqltype("INTEGER")).alias("day"),
+                c(score).cast(duckdb.sqltype("DOUBLE")).alias("value"),
+            )
+        )
+    parts.to_view("_adam_ratings", replace=True)

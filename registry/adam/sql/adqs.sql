@@ -6,7 +6,11 @@
 -- records the paired analysis used: both records of every complete pair in _pairs.
 -- ANL02FL marks the records the mixed model (MMRM) used: the follow-up totals of the
 -- complete pairs at its visits and outcomes, and the baseline totals of those subjects.
--- Reads _scores, _pairs, _adam_items, _adam_days, _adam_params, _adam_visits.
+-- Rating-source parameters (is_rating: the session MADRS ratings) come from _adam_ratings,
+-- every rated row with AVISIT 'Session rating', no AVISITN, ADY the rating's own study day
+-- and SRCSEQ its repeat instance; BASE is the baseline total of the same scale (so PCHG is the
+-- percent change from the baseline visit that defines response).
+-- Reads _scores, _pairs, _adam_items, _adam_days, _adam_params, _adam_visits, _adam_ratings.
 -- Parameters: $baseline (VARCHAR, the baseline visit's unique event name),
 -- $mmrm_visits and $mmrm_scales (VARCHAR[], the plan's [mmrm] visits and outcomes).
 with
@@ -40,7 +44,7 @@ items as (
         arg_max(i.value, coalesce(i.redcap_repeat_instance, 0)) as aval,
         max(coalesce(i.redcap_repeat_instance, 0)) as instance
     from _adam_items as i
-    join params as p on p.field = i.field and not p.is_total
+    join params as p on p.field = i.field and not p.is_total and not p.is_rating
     where i.value is not null
     group by i.record_id, i.redcap_event_name, p.paramcd
 ),
@@ -55,6 +59,7 @@ located as (
     select
         a.record_id,
         a.redcap_event_name,
+        a.instance,
         a.aval,
         p.paramcd,
         p.param,
@@ -78,6 +83,37 @@ located as (
 
 baseline as (
     select record_id, paramcd, aval as base from located where redcap_event_name = $baseline
+),
+
+scale_baseline as (
+    select record_id, scale, aval as base
+    from located
+    where redcap_event_name = $baseline and is_total
+),
+
+ratings as (
+    select
+        r.record_id,
+        p.paramcd,
+        p.param,
+        p.paramn,
+        'Session rating' as avisit,
+        null::double as avisitn,
+        r.day as ady,
+        r.value as aval,
+        b.base,
+        r.value - b.base as chg,
+        case when b.base <> 0 then (r.value - b.base) / abs(b.base) * 100 end as pchg,
+        null::varchar as ablfl,
+        null::varchar as anl01fl,
+        null::varchar as anl02fl,
+        p.form as srcdom,
+        p.field as srcvar,
+        nullif(r.instance, 0) as srcseq
+    from _adam_ratings as r
+    join params as p on p.paramcd = r.paramcd and p.is_rating
+    left join scale_baseline as b on b.record_id = r.record_id and b.scale = p.scale
+    where r.value is not null
 ),
 
 used as (
@@ -118,7 +154,8 @@ final as (
         case when l.is_total and u.record_id is not null then 'Y' end as anl01fl,
         case when l.is_total and m.record_id is not null then 'Y' end as anl02fl,
         l.form as srcdom,
-        l.field as srcvar
+        l.field as srcvar,
+        nullif(l.instance, 0) as srcseq
     from located as l
     left join baseline as b using (record_id, paramcd)
     left join used as u
@@ -128,4 +165,6 @@ final as (
 )
 
 select * from final
-order by record_id, paramn, avisitn
+union all
+select * from ratings
+order by record_id, paramn, avisitn, ady, srcseq
