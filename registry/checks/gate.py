@@ -25,7 +25,7 @@ from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_
 from registry.checks.findings_context import add_context
 from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
-from registry.sqltext import quote_ident
+from registry.sqltext import insert_rows, quote_ident
 
 read_sql = sqltext.reader("registry.checks")
 
@@ -178,12 +178,10 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
         )
     con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
                 "expectation varchar, rule varchar, severity varchar)")
-    if checks:
-        con.executemany("insert into __checks values (?, ?, ?, ?, ?)", checks)
+    insert_rows(con, "__checks", checks)
     con.execute("update __checks set expectation = suite || '/' || expectation")
     con.execute("create or replace temp table __check_fields (check_idx integer, field varchar)")
-    if fields:
-        con.executemany("insert into __check_fields values (?, ?)", fields)
+    insert_rows(con, "__check_fields", fields)
     con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
                 "field varchar, check_idx integer)")
     if branches:  # one insert: a scan per table for its row-level checks, a query per other check
@@ -193,8 +191,8 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
         except duckdb.Error:
             _blame(con, blame)
             raise
-    if type_hits:
-        con.executemany("insert into __hits values (?, ?, ?, ?, ?)", type_hits)
+    insert_rows(con, "__hits", type_hits)
+
 
 
 def _blame(con, branches: list[tuple[str, list, str]]) -> None:
