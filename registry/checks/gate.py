@@ -60,7 +60,7 @@ class GateResult:
         }
 
 
-def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> GateResult:
+def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, progress=None) -> GateResult:
     """Run every suite of ``checks_dir`` on the current batch of the registry ``con``.
 
     Parameters
@@ -73,6 +73,8 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
         Write findings and the run. With False, they are written and rolled back (timing).
     only : callable, optional
         ``only(check) -> bool`` keeps a subset of the checks (benchmarks, tests).
+    progress : callable, optional
+        ``progress(step: str)`` is called as each of 3 steps ends (a progress bar).
 
     Raises
     ------
@@ -82,6 +84,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     from registry import store as registry_store
 
     started = time.perf_counter()
+    step = progress or (lambda _name: None)
     batch = registry_store.get_batch(con)
     suites = load_suites(checks_dir)
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
@@ -89,6 +92,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     timings = {"load": time.perf_counter() - started}
     _prepare(con, batch.schema, suites, only)
     timings["compile"] = time.perf_counter() - started - timings["load"]
+    step("checks run")
     t0 = time.perf_counter()
     con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
@@ -100,9 +104,11 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
         "count(*) filter (where severity = 'warning' and status <> 'confirmed') from __context"
     ).fetchone()
     timings["findings"] = time.perf_counter() - t0
+    step("findings")
     t0 = time.perf_counter()
     _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
     timings["store"] = time.perf_counter() - t0
+    step("stored")
     findings = _dicts(con, f"select * from __context order by {_ORDER}")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
     by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
