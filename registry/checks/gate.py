@@ -218,13 +218,12 @@ def _type_ok(actual: str, type_list: list[str]) -> bool:
 def _check_query(con, sql: str, params: list, where: str) -> None:
     """Bind (not run) a suite's SQL, so a bad query is reported with its file."""
     try:
-        con.execute(f"describe {sql}", params).fetchall()
+        cols = con.execute(f"describe {sql}", params).fetchall()
     except duckdb.Error as exc:  # binder, parser or catalog error in the suite's SQL
         first = str(exc).splitlines()[0]
         raise ChecksError(f"the expectation's SQL does not run on this batch: {first}", where=where,
                           fix="fix the query (it must return record_id, redcap_event_name, "
                               "redcap_repeat_instance and field)") from None
-    cols = [r[0] for r in con.execute(f"describe {sql}", params).fetchall()]
     if len(cols) != 4:
         raise ChecksError("the expectation's SQL must return 4 columns", where=where,
                           fix="return record_id, redcap_event_name, redcap_repeat_instance and field")
