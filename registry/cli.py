@@ -152,6 +152,8 @@ def ingest(
         typer.echo(f"  {result.cast_failures} value(s) did not fit their field type: kept in _cast_failures")
     if result.missing_values:
         typer.echo(f"  {result.missing_values} missing-data code(s) kept in _missing_values")
+    for note in result.notes:
+        typer.echo(_plain(f"warning: {note}"), err=True)
     if result.missing_records:
         typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
 
@@ -202,6 +204,8 @@ def status(
     for form, rows in info["instruments"].items():
         typer.echo(f"  {form:<28} {rows:>8} rows  {info['instrument_records'].get(form, 0):>7} records")
     typer.echo(f"cast failures: {info['cast_failures']}; missing-data codes: {info['missing_values']}")
+    for note in info["notes"]:
+        typer.echo(f"note: {safe_text.terminal(note)}")
 
 
 @app.command()

@@ -34,6 +34,7 @@ class IngestResult:
     redacted: list[dict] = field(default_factory=list)
     cast_failures: int = 0
     missing_values: int = 0
+    notes: list[str] = field(default_factory=list)  # what was read leniently (warnings for the user)
     seconds: float = 0.0
     missing_records: MissingRecords | None = None
 
@@ -136,6 +137,7 @@ def _check_dags(con, project: Project, header: list[str], source: str) -> None:
 
 def _write_batch(con, project: Project, info, dropped: list[str], redacted: list[dict], step) -> IngestResult:
     batch_id = store.next_batch_id(con)
+    notes = [*project.dictionary.warnings, *info.notes]
     schema = f"batch_{batch_id}"
     s = quote_ident(schema)
     con.execute("begin transaction")
@@ -149,7 +151,8 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
         con.execute("update registry.batches set is_current = false")
         con.execute(
             "insert into registry.batches values ($id, $file, $sha, $dsha, $project, $rid, $fmt, $rows, $records, "
-            "$irows, $irecords, $dropped, $redacted, $ignored, $failures, $missing, $anchor, $version, $at, true)",
+            "$irows, $irecords, $dropped, $redacted, $ignored, $failures, $missing, $anchor, $version, $at, true, "
+            "$notes)",
             {
                 "id": batch_id, "file": info.path.name, "sha": info.sha256, "dsha": project.dictionary.sha256,
                 "project": project.name, "rid": project.dictionary.record_id_field, "fmt": info.export_format,
@@ -159,7 +162,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
                 "dropped": json.dumps(dropped), "redacted": json.dumps(redacted),
                 "ignored": json.dumps(info.ignored_columns), "failures": failures, "missing": missing,
                 "anchor": project.study_day_anchor, "version": __version__,
-                "at": datetime.now(UTC).replace(tzinfo=None),
+                "at": datetime.now(UTC).replace(tzinfo=None), "notes": json.dumps(notes),
             },
         )
         store.point_views_at(con, schema)
@@ -172,6 +175,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
         batch_id=batch_id, created=True, records=records, rows=info.rows,
         instruments={f: c["rows"] for f, c in counts.items()}, export_format=info.export_format,
         dropped_identifiers=dropped, redacted=redacted, cast_failures=failures, missing_values=missing,
+        notes=notes,
     )
 
 

@@ -185,7 +185,7 @@ def status(con) -> dict:
     b = get_batch(con)
     row = con.execute(
         "select export_format, rows, dropped_identifiers, redacted, cast_failures, missing_values, "
-        "toolkit_version, instrument_records from registry.batches where batch_id = $id", {"id": b.batch_id},
+        "toolkit_version, instrument_records, notes from registry.batches where batch_id = $id", {"id": b.batch_id},
     ).fetchone()
     return {
         "batch_id": b.batch_id,
@@ -204,5 +204,6 @@ def status(con) -> dict:
         "missing_values": row[5],
         "study_day_anchor": b.study_day_anchor,
         "toolkit_version": row[6],
+        "notes": json.loads(row[8] or "[]"),
         "batches": con.execute("select count(*) from registry.batches").fetchone()[0],
     }

@@ -23,8 +23,11 @@ create table if not exists registry.batches (
     study_day_anchor    varchar,
     toolkit_version     varchar,
     ingested_at         timestamp,
-    is_current          boolean
+    is_current          boolean,
+    notes               json          -- ["..."]: how the export was read leniently (decimal commas, ...)
 );
+-- Registries made before batch notes existed get the column.
+alter table registry.batches add column if not exists notes json;
 
 -- The gate's tables in the registry (docs/registry_layout.md): findings per batch, and one
 -- row per `registry validate` run. The analysis step reads the latest run of the current

@@ -97,8 +97,8 @@ def test_checkbox_columns_written_before_redcap_15_are_recognised():
     (b"field_name,form_name,field_type\nstudy_id,f,text\nrecord_id,f,text\n",
      "both give the export column 'record_id'"),
     (b"field_name,form_name,field_type\nrecord_id,f,wibble\n", "unknown field type 'wibble'"),
-    (b"field_name,form_name,field_type,select_choices_or_calculations\nrecord_id,f,text,\nx,f,radio,\n",
-     "radio field 'x' has no choices"),
+    (b"field_name,form_name,field_type,select_choices_or_calculations\nrecord_id,f,text,\nx,f,checkbox,\n",
+     "checkbox field 'x' has no choices"),
 ])
 def test_an_unusable_dictionary_is_refused_with_where_and_how_to_fix(content, message):
     with pytest.raises(DictionaryError) as err:

@@ -40,6 +40,7 @@ HEADERS = {
     "Field Annotation": "field_annotation",
 }
 API_COLUMNS = list(HEADERS.values())
+DELIMITERS = (",", ";", "\t", "|")
 
 FIELD_TYPES = {
     "text", "notes", "dropdown", "radio", "checkbox", "yesno", "truefalse", "calc",
@@ -145,6 +146,7 @@ class Dictionary:
     fields: list[Field]
     source: str = ""
     sha256: str = ""
+    warnings: list[str] = field(default_factory=list)  # e.g. a radio field without choices, read as text
     by_name: dict[str, Field] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -226,7 +228,8 @@ def parse_dictionary(data: bytes, source: str = "<dictionary>") -> Dictionary:
         rows = _json_rows(stripped, source)
     else:
         rows = _csv_rows(text, source)
-    fields = [_row_to_field(r, source, i) for i, r in rows]
+    warnings: list[str] = []
+    fields = [_row_to_field(r, source, i, warnings) for i, r in rows]
     if not fields:
         raise DictionaryError("the data dictionary has no fields", where=source,
                               fix="download the dictionary again from REDCap")
@@ -238,7 +241,7 @@ def parse_dictionary(data: bytes, source: str = "<dictionary>") -> Dictionary:
         seen.add(f.name)
     _check_names(fields, source)
     _check_export_columns(fields, source)
-    return Dictionary(fields, source=source, sha256=hashlib.sha256(data).hexdigest())
+    return Dictionary(fields, source=source, sha256=hashlib.sha256(data).hexdigest(), warnings=warnings)
 
 
 def _check_names(fields: list[Field], source: str) -> None:
@@ -296,7 +299,7 @@ def _json_rows(text: str, source: str) -> list[tuple[int, dict]]:
 
 
 def _csv_rows(text: str, source: str) -> list[tuple[int, dict]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -322,7 +325,20 @@ def _csv_rows(text: str, source: str) -> list[tuple[int, dict]]:
     return rows
 
 
-def _row_to_field(r: dict, source: str, line: int) -> Field:
+def _delimiter(text: str) -> str:
+    """The delimiter whose first line names the most dictionary columns: ',' or, as REDCap in a
+    comma-decimal locale (or Excel there) writes it, ';' — also tab and '|'."""
+    first = (text.lstrip("\ufeff").splitlines() or [""])[0]
+
+    def known(delim: str) -> int:
+        cells = next(csv.reader([first], delimiter=delim), [])
+        return sum(HEADERS.get(c.strip(), c.strip()) in API_COLUMNS for c in cells)
+
+    return max(DELIMITERS, key=known)  # ties (no known column) keep ','
+
+
+def _row_to_field(r: dict, source: str, line: int, warnings: list[str] | None = None) -> Field:
+    """One dictionary row as a field; what was read leniently is added to ``warnings``."""
     def get(key: str) -> str:
         return (r.get(key) or "").strip()
 
@@ -345,6 +361,12 @@ def _row_to_field(r: dict, source: str, line: int) -> Field:
     validation = get("text_validation_type_or_show_slider_number")
     validation = LEGACY_VALIDATIONS.get(validation, validation)
     choices_text = r.get("select_choices_or_calculations") or ""
+    if ftype in {"radio", "dropdown"} and not parse_choices(choices_text):
+        # REDCap exports such a field (e.g. choices deleted after data entry); its cells are kept as text
+        if warnings is not None:
+            warnings.append(f"{ftype} field '{name}' has no choices: its values are loaded as text "
+                            f"(add its choices in REDCap to store them as codes)")
+        ftype = "text"
     if ftype in {"radio", "dropdown", "checkbox"}:
         choices = parse_choices(choices_text)
         if not choices:

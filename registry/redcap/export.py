@@ -52,6 +52,7 @@ class ExportInfo:
     ignored_columns: list[str] = field(default_factory=list)
     has_dag: bool = False
     has_survey_identifier: bool = False
+    notes: list[str] = field(default_factory=list)  # how the file was read leniently, kept with the batch
 
 
 def file_sha256(path: Path) -> str:

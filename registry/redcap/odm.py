@@ -18,7 +18,9 @@ Where REDCap's ODM differs from its CSV exports, and how that is undone here:
   ``Repeating="No"`` on every FormDef); ``Repeating="Yes"`` on a FormDef or StudyEventDef is
   honoured too;
 - datetimes are written with a ``T`` (``2024-01-02T10:30``): turned back into a space;
-- file fields are base64 (``ItemDataBase64Binary``): shown as ``[document]``, as in a CSV;
+- file fields are base64 (``ItemDataBase64Binary``): the file name (``redcap:DocName``) is kept, as a
+  CSV export shows it (``[document]`` when the ODM names no file);
+- a comma-decimal REDCap writes ``11,2`` in number and calc fields: read when the whole column does;
 - line breaks inside attribute values (labels, notes values) are written raw, which an XML
   parser must turn into spaces: they are escaped as ``&#10;`` before parsing so they survive.
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import DictionaryError, ExportError, InputFileError
+from registry.redcap import decimal_comma
 from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.dictionary import (
     API_COLUMNS,
@@ -528,10 +531,11 @@ def read_odm_project(path: str | Path, encoding: str | None = None) -> Project:
         raise DictionaryError("the ODM metadata defines no fields", where=f"{path}, MetaDataVersion",
                               fix=METADATA_FIX)
     fields: list[Field] = []
+    warnings: list[str] = []
     seen: set[str] = set()
     for oid, row in meta.rows:
         try:
-            f = _row_to_field(row, str(path), 0)
+            f = _row_to_field(row, str(path), 0, warnings)
         except DictionaryError as exc:
             raise DictionaryError(exc.what, where=f"{path}, ItemDef {oid}", fix=exc.fix) from None
         if f.name in seen:
@@ -540,7 +544,7 @@ def read_odm_project(path: str | Path, encoding: str | None = None) -> Project:
         seen.add(f.name)
         fields.append(f)
     codes = meta.missing_codes if meta.missing_codes is not None else STANDARD_MISSING_CODES
-    dictionary = Dictionary(fields, source=str(path), sha256=_metadata_sha256(meta, codes))
+    dictionary = Dictionary(fields, source=str(path), sha256=_metadata_sha256(meta, codes), warnings=warnings)
     return Project(
         dictionary=dictionary, name=meta.study_name or path.stem,
         events=list(meta.events) or None, mapping=list(meta.mapping) or None,
@@ -606,8 +610,9 @@ class _Flat:
 
 def _value(el: ET.Element, meta: OdmMetadata, oid: str) -> str | None:
     """The cell of one ItemData (ODM's own attributes carry no namespace)."""
-    if el.tag.endswith("ItemDataBase64Binary"):  # a file field: a CSV export shows '[document]'
-        return "[document]" if (el.text or "").strip() or _attrs(el).get("DocName") else None
+    if el.tag.endswith("ItemDataBase64Binary"):  # a file field: its file name, as a CSV export shows it
+        name = _attrs(el).get("DocName", "").strip()
+        return name or ("[document]" if (el.text or "").strip() else None)
     value = el.get("Value")
     if value is None:
         value = el.text or ""
@@ -755,7 +760,11 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     finally:
         fh.close()
         ndjson.unlink(missing_ok=True)
-    return [m for _r, m in keep]
+    header = [m for _r, m in keep]
+    commas = decimal_comma.read_decimal_commas(con, project, header)
+    if commas:
+        info.notes.append(decimal_comma.note(commas))
+    return header
 
 
 def _given_repeating(project: Project, meta: OdmMetadata) -> set[tuple[str | None, str | None]]:

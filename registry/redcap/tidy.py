@@ -9,6 +9,7 @@ code to ``_missing_values``, never silently to NULL.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from registry.redcap.columns import Column, form_columns, missing_code_columns
@@ -151,19 +152,28 @@ def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str,
         elif c.kind == "text":
             missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r where list_contains($codes, {x})")
     form_fields = {c.field_name for c in plan.columns}
+    params = {"form": plan.form, "codes": codes}
     for col, (fname, code) in missing_cols.items():
         if fname in form_fields and col in plan.present:
-            missing.append(f"select {keys_r}, '{fname}', '{code}' from raw r where r.{quote_ident(col)} = '1'")
+            n = len(params)  # the code is a bound value: a code such as O'K is data, not SQL
+            params |= {f"field_{n}": fname, f"code_{n}": code}
+            missing.append(f"select {keys_r}, $field_{n}, $code_{n} from raw r where r.{quote_ident(col)} = '1'")
     joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
                        for c in typed)
     if typed:  # the export cells and their typed values side by side, once for both inserts
         con.execute(f"create or replace temp table j as select r.record_id, r.redcap_event_name, "
                     f"r.redcap_repeat_instance, {joined} from raw r join {table} t on t.__row = r.__row")
-    params = {"form": plan.form, "codes": codes}
     if fails:
-        con.execute(f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
+        _execute(con, f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
     if missing:
-        con.execute(f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
+        _execute(con, f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
+
+
+def _execute(con, sql: str, params: dict) -> None:
+    """Run ``sql`` with the parameters it names (DuckDB refuses any it does not use: a form of only
+    checkboxes and text, without ``<form>_complete``, names no ``$codes`` among its failures)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    con.execute(sql, {k: v for k, v in params.items() if k in used})
 
 
 def write_records(con, header: list[str], schema: str) -> int:
