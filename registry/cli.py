@@ -170,17 +170,18 @@ def ingest(
 
 
 class _progress:
-    """A rich progress bar on stderr when it is a terminal."""
+    """A rich progress bar on stderr when it is a terminal (nothing otherwise: pipes, --json)."""
 
-    def __init__(self, total: int):
+    def __init__(self, total: int, description: str = "ingesting"):
         self.total = total
+        self.description = description
 
     def __enter__(self):
         from rich.progress import Progress
 
         self.bar = Progress(transient=True, disable=not sys.stderr.isatty())
         self.bar.start()
-        self.task = self.bar.add_task("ingesting", total=self.total)
+        self.task = self.bar.add_task(self.description, total=self.total)
         return lambda name: self.bar.update(self.task, advance=1, description=str(name))
 
     def __exit__(self, *exc):
@@ -320,10 +321,13 @@ def analyze(
 
     ws = workspace.find_workspace()
     db = workspace.db_path(db, ws)
-    result = run_analyze(
-        db, workspace.plan_path(plan, ws), out, reports_root=workspace.output_root("reports", db, ws),
-        exploratory=exploratory, override_reason=override_gate,
-    )
+    from registry.analysis.run import STEPS
+
+    with _progress(STEPS + 1, "analysing") as advance:
+        result = run_analyze(
+            db, workspace.plan_path(plan, ws), out, reports_root=workspace.output_root("reports", db, ws),
+            exploratory=exploratory, override_reason=override_gate, progress=advance,
+        )
     if result.results["exploratory"]:
         typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
     if result.results["gate"]["overridden"]:
@@ -395,7 +399,8 @@ def validate(
     check_output_file(html, "--html") if html is not None else check_output_dir(reports, "reports folder")
     con = store.connect(db, create=False)
     try:
-        result = run_gate(con, checks_dir)
+        with _progress(3, "validating") as advance:
+            result = run_gate(con, checks_dir, progress=advance)
     finally:
         con.close()
     suites = load_suites(checks_dir)

@@ -24,7 +24,7 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)  # every figure is laid out by tight_layout already
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
