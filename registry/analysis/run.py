@@ -60,7 +60,7 @@ class AnalyzeResult:
 
 
 #: Steps :func:`analyze` reports to its ``progress`` callback (the report adds one more).
-STEPS = 7
+STEPS = 8
 
 
 def compute_analysis(
