@@ -19,6 +19,7 @@ from registry.missing_records import MissingRecords, check_missing_records
 from registry.redcap import tidy
 from registry.redcap.export import read_export
 from registry.redcap.project import Project
+from registry.redcap.rawfile import file_sha256
 from registry.sqltext import quote_ident
 
 
@@ -34,8 +35,8 @@ class IngestResult:
     redacted: list[dict] = field(default_factory=list)
     cast_failures: int = 0
     missing_values: int = 0
-    misplaced_values: int = 0
     notes: list[str] = field(default_factory=list)  # what was read leniently (warnings for the user)
+    misplaced_values: int = 0
     seconds: float = 0.0
     missing_records: MissingRecords | None = None
 
@@ -58,8 +59,6 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
     export = Path(export)
     con = store.connect(db, wait=wait)
     try:
-        from registry.redcap.export import file_sha256
-
         sha = file_sha256(export) if export.is_file() else ""
         existing = store.find_batch(con, sha, project.dictionary.sha256) if sha else None
         if existing is not None:
@@ -181,8 +180,8 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
         batch_id=batch_id, created=True, records=records, rows=info.rows,
         instruments={f: c["rows"] for f, c in counts.items()}, export_format=info.export_format,
         dropped_identifiers=dropped, redacted=redacted, cast_failures=failures, missing_values=missing,
-        misplaced_values=misplaced,
         notes=notes,
+        misplaced_values=misplaced,
     )
 
 

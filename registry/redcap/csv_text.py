@@ -15,6 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +49,9 @@ class TextCounts:
         return self.lf + self.cr - self.crlf
 
 
-def checked(source: Path, display: Path, workdir: Path) -> Path:
-    """The file to parse: ``source`` itself, or a copy with line breaks made LF when they are mixed.
+@contextmanager
+def checked(source: Path, display: Path) -> Iterator[Path]:
+    """The file to parse: ``source`` itself, or a temporary copy with line breaks made LF when they are mixed.
 
     Raises :class:`CsvFormatError` (where: ``display``, line) when the last record is cut short.
     Most exports (LF, ending with a line break) cost one memchr pass for a CR; the rest a count.
@@ -57,16 +61,16 @@ def checked(source: Path, display: Path, workdir: Path) -> Path:
         fh.seek(max(0, size - 1))
         last = fh.read(1)
     ends_open = size > 0 and last not in (b"\n", b"\r")
-    if not ends_open and not _has_cr(source):
-        return source
-    counts = count_text(source)
-    if ends_open:
+    counts = count_text(source) if ends_open or _has_cr(source) else None
+    if counts is not None and ends_open:
         check_last_record(source, display, counts)
-    if not counts.mixed:
-        return source
-    out = workdir / "export-lf.csv"
-    normalise_line_breaks(source, out)
-    return out
+    if counts is None or not counts.mixed:
+        yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
+        out = Path(tmp) / "export-lf.csv"
+        normalise_line_breaks(source, out)
+        yield out
 
 
 def _has_cr(path: Path) -> bool:
