@@ -249,6 +249,7 @@ def build_results(
             "adverse_events": analysis.adverse_events,
             "exposure": analysis.exposure,
             "disposition": analysis.disposition,
+            "choice_labels": analysis.choice_labels,
             "trajectories": {k: JsonReady(v) for k, v in to_columns(trajectory_data(analysis.pairs, plan)).items()},
             "methods": methods,
         }

@@ -47,6 +47,7 @@ class Analysis:
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
     exposure: list = field(default_factory=list)  # registry.analysis.exposure rows
     disposition: list = field(default_factory=list)  # registry.analysis.disposition rows
+    choice_labels: dict = field(default_factory=dict)  # registry.analysis.choices
 
 
 @dataclass
@@ -75,6 +76,7 @@ def compute_analysis(
 
     from registry.analysis import (
         baseline_table,
+        choices,
         disposition,
         exposure,
         mmrm,
@@ -163,6 +165,7 @@ def compute_analysis(
         adverse_events=ae_rows,
         exposure=exposure_rows,
         disposition=disposition_rows,
+        choice_labels=choices.shown_choice_labels(con, plan),
     )
 
 
