@@ -107,14 +107,10 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
                 "redcap_repeat_instance integer, field varchar, code varchar)")
     con.execute(f"create table {s}._misplaced_values ({misplaced.TABLE_COLUMNS})")
     plans = plan_forms(project, header, dropped)
-    cells = {plan.form: plan.cells(missing_cols) for plan in plans}
-    suspect = misplaced.suspect_forms(con, project, cells)
-    counts: dict[str, dict[str, int]] = {}
     dag = "r.redcap_data_access_group" if "redcap_data_access_group" in header else "cast(null as varchar)"
     join = "left join __anchor a on a.record_id = r.record_id" if anchor else ""
-    for plan in plans:
-        # only a form with values where it cannot be needs its rows told apart (most exports have none)
-        placed = misplaced.placed_sql(project) if plan.form in suspect else "true"
+
+    def write(plan: FormPlan, placed: str) -> dict[str, int]:
         params = {"form": plan.form, "events": misplaced.form_events(project, plan.form)}
         route = f"{_route_sql(plan, missing_cols)} and {placed}"
         values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
@@ -123,14 +119,27 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
                f"  r.__row from raw r {join} where {route}")
         _execute(con, sql, params)
         _write_side_rows(con, project, plan, s, table, codes, missing_cols, placed, params)
-        if plan.form in suspect:
-            _execute(con, *misplaced.insert_sql(f"{s}._misplaced_values", plan.form, *cells[plan.form], placed,
-                                                params))
+        if placed != "true":
+            _execute(con, *misplaced.insert_sql(f"{s}._misplaced_values", plan.form, *plan.cells(missing_cols),
+                                                placed, params))
         con.execute(f"alter table {table} drop column __row")
         rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
-        counts[plan.form] = {"rows": rows, "records": records}
+        return {"rows": rows, "records": records}
+
+    counts: dict[str, dict[str, int]] = {}
+    for plan in plans:
+        counts[plan.form] = write(plan, "true")
         if on_form:
             on_form(plan.form)
+    # Then one pass for values where their form cannot be (after the tables: run first, it slows them);
+    # only such a form (most exports have none) is written again with its rows told apart.
+    suspect = misplaced.suspect_forms(con, project, {plan.form: plan.cells(missing_cols) for plan in plans})
+    for plan in plans:
+        if plan.form in suspect:
+            con.execute(f"drop table {s}.{quote_ident(plan.form)}")
+            for side in ("_cast_failures", "_missing_values"):
+                con.execute(f"delete from {s}.{side} where form = $form", {"form": plan.form})
+            counts[plan.form] = write(plan, misplaced.placed_sql(project))
     if not ignore_misplaced:
         misplaced.refuse(con, f"{s}._misplaced_values", source)
     return counts
