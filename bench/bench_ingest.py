@@ -5,7 +5,7 @@
    file into one table (into a DuckDB file, as the ingest writes, and in memory), each in a
    fresh process; peak memory of the ingest (goal: at most 1.0x, under 1 GB).
 3. Ingest of the same project's CDISC ODM XML export (written from the CSV by
-   :mod:`bench.odm_writer`, metadata and data as REDCap lays them out) against the CSV ingest,
+   :mod:`bench._odm_writer`, metadata and data as REDCap lays them out) against the CSV ingest,
    alternating, each in a fresh process (goal: at most 3x the CSV).
 
 Results are printed and written to ``bench_out/bench_ingest.json``.
@@ -91,7 +91,7 @@ def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
 
 def odm_file(export: Path) -> Path:
     """The ODM export of the same project and records, written on first use."""
-    from bench.odm_writer import write_odm
+    from bench._odm_writer import write_odm
     from registry.redcap.project import load_default_project
 
     odm = export.with_suffix(".xml")

@@ -8,7 +8,7 @@ import json
 
 from conftest import SAMPLE
 
-from bench.odm_writer import write_odm
+from bench._odm_writer import write_odm
 from registry import store
 from registry.redcap.project import load_default_project
 
