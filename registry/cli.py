@@ -107,6 +107,13 @@ def ingest(
         typer.Option("--allow-missing-records",
                      help="Ingest although more than 10% of the current batch's records are not in the export."),
     ] = False,
+    ignore_misplaced: Annotated[
+        bool,
+        typer.Option("--ignore-misplaced",
+                     help="Store the batch without values on rows where their form cannot be (another repeating "
+                     "instrument's row, an event the form is not mapped to), keeping them in _misplaced_values, "
+                     "instead of refusing it."),
+    ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
@@ -131,6 +138,7 @@ def ingest(
             export_format=export_format,
             redact=redact,
             allow_missing_records=allow_missing_records,
+            ignore_misplaced=ignore_misplaced,
             progress=advance,
             wait=wait,
         )
@@ -154,6 +162,9 @@ def ingest(
         typer.echo(f"  {result.missing_values} missing-data code(s) kept in _missing_values")
     for note in result.notes:
         typer.echo(_plain(f"warning: {note}"), err=True)
+    if result.misplaced_values:
+        typer.echo(f"  {result.misplaced_values} value(s) on rows where their form cannot be: left out of the form "
+                   "tables, kept in _misplaced_values (--ignore-misplaced)")
     if result.missing_records:
         typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
 
@@ -462,7 +473,7 @@ def pull(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Export a project through the REDCap API and ingest it as one new batch."""
-    from registry.redcap.api import pull as run_pull
+    from registry.pull import pull as run_pull
 
     with _progress(6) as advance:
         result = run_pull(

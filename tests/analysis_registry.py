@@ -42,6 +42,12 @@ FORMS = {
         "esk_madrs_total": "BIGINT",
         "esk_phq9_total": "BIGINT",
     },
+    "sirolimus_dose": {
+        "sir_date": "INTEGER",
+        "sir_dose_mg": "DOUBLE",
+        "sir_hours_before": "DOUBLE",
+        "sir_taken": "BIGINT",
+    },
     "adverse_event": {
         "ae_date": "INTEGER",
         "ae_term": "VARCHAR",
@@ -52,6 +58,7 @@ FORMS = {
     "disposition": {
         "disp_last_date": "INTEGER",
         "disp_status": "INTEGER",
+        "disp_reason": "VARCHAR",
         "relapse_event": "INTEGER",
         "relapse_date": "INTEGER",
     },
@@ -89,6 +96,10 @@ class Subject:
     last_day: int | None = 120
     relapse_day: int | None = None  # clinician-documented relapse
     visit_days: dict = field(default_factory=dict)  # visit -> study day, if not the nominal one
+    doses: list = field(default_factory=list)  # sirolimus: (day, mg, hours before, taken)
+    session_doses: list = field(default_factory=list)  # esketamine mg per session (default 84)
+    status: int | None = 1  # disposition status
+    reason: str | None = None  # disposition reason (free text)
 
 
 def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
@@ -128,9 +139,21 @@ def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
                     "redcap_event_name": "treatment_log_arm_1",
                     "redcap_repeat_instance": i,
                     "esk_date": day,
-                    "esk_dose_mg": 84,
+                    "esk_dose_mg": s.session_doses[i - 1] if s.session_doses else 84,
                     "esk_sirolimus": int(s.cohort == 1),
                     "esk_madrs_total": madrs,
+                }
+            )
+        for i, (day, mg, hours, taken) in enumerate(s.doses, start=1):
+            rows["sirolimus_dose"].append(
+                {
+                    "record_id": s.record_id,
+                    "redcap_event_name": "treatment_log_arm_1",
+                    "redcap_repeat_instance": i,
+                    "sir_date": day,
+                    "sir_dose_mg": mg,
+                    "sir_hours_before": hours,
+                    "sir_taken": taken,
                 }
             )
         rows["disposition"].append(
@@ -139,7 +162,8 @@ def rows_for(subjects: list[Subject]) -> dict[str, list[dict]]:
                 "redcap_event_name": "study_end_arm_1",
                 "redcap_repeat_instance": None,
                 "disp_last_date": s.last_day,
-                "disp_status": 1,
+                "disp_status": s.status,
+                "disp_reason": s.reason,
                 "relapse_event": int(s.relapse_day is not None),
                 "relapse_date": s.relapse_day,
             }
@@ -216,16 +240,26 @@ SURV1 = list(
 SURV2 = list(zip([8, 15, 20, 20, 28, 30, 41, 56, 70, 84, 100, 126], [1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 0], strict=True))
 
 
+SWAPS = {1: ((2, 10), (4, 11)), 2: ((3, 10),)}  # (index, index) of SURV1 / SURV2 exchanged
+
+
 def reference_subjects() -> list[Subject]:
     """Subjects whose MADRS pairs and relapse times are the R reference data.
 
     Cohort 1: 12 subjects, the first 10 with MADRS baseline/week 8 pairs (the other two
     miss week 8); cohort 2: 12 subjects, 8 pairs (one more misses baseline). Relapses are
     clinician-documented at the reference times; censored subjects' last contact is their
-    reference time (and no visit after it). One excluded (not per-protocol) subject in each cohort.
+    reference time (and no visit after it). Week-8 totals are on day 56, inside the window,
+    so the reference times are assigned (:data:`SWAPS`) so that no subject censored before
+    day 56 has one. One excluded (not per-protocol) subject in each cohort.
     """
     subjects = []
     for cohort, base, wk8, surv in ((1, BASE1, WK8_1, SURV1), (2, BASE2, WK8_2, SURV2)):
+        surv = list(surv)
+        # the subjects with a week-8 total (in its window, day 56) are followed past day 56
+        # or relapse: the times censored before day 56 go to subjects without one
+        for a, b in SWAPS[cohort]:
+            surv[a], surv[b] = surv[b], surv[a]
         for i, (days, event) in enumerate(surv):
             scores = {}
             if i < len(base):
@@ -241,7 +275,6 @@ def reference_subjects() -> list[Subject]:
                     scores=scores,
                     last_day=days if not event else 130,
                     relapse_day=days if event else None,
-                    visit_days={"week_8_arm_1": min(56, days)},
                 )
             )
         subjects.append(

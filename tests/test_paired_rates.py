@@ -123,7 +123,7 @@ def test_every_cohort_and_planned_comparison_has_a_row_even_without_subjects(tmp
     counts = paired_counts(tmp_path, [Subject("A", scores=visits(30, 12, 14))])
     assert len(counts) == 2 * 3 * 2  # cohorts x scales x kinds
     assert row(counts, 2, "hamd", "remission") == [0, 0, 0, 0, 0]
-    assert list(counts.columns) == "cohort scale kind visit_a visit_b n count_a count_b b c".split()
+    assert list(counts.columns) == "cohort scale kind visit_a visit_b n count_a count_b b c n_out_of_window".split()
     assert set(zip(counts.visit_a, counts.visit_b, strict=True)) == {("week_8_arm_1", "week_16_arm_1")}
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-COLUMNS = ["cohort", "scale", "kind", "visit_a", "visit_b", "n", "count_a", "count_b", "b", "c"]
+COLUMNS = ["cohort", "scale", "kind", "visit_a", "visit_b", "n", "count_a", "count_b", "b", "c", "n_out_of_window"]
 
 
 def count_paired_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
@@ -39,7 +39,8 @@ def count_paired_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd
     pandas.DataFrame
         ``cohort``, ``scale``, ``kind``, ``visit_a``, ``visit_b``, ``n`` (subjects known at
         both visits), ``count_a``, ``count_b`` (met at A, at B), ``b`` (met at A only),
-        ``c`` (met at B only).
+        ``c`` (met at B only), ``n_out_of_window`` (left out: a total at A or B outside its
+        visit window).
     """
     import pandas as pd
 
@@ -62,7 +63,7 @@ def count_paired_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd
     )
     counts[["comparison", "cohort"]] = counts[["comparison", "cohort"]].astype("int64")
     out = grid.merge(counts, on=["comparison", "cohort"], how="left")
-    numbers = ["n", "count_a", "count_b", "b", "c"]
+    numbers = ["n", "count_a", "count_b", "b", "c", "n_out_of_window"]
     out[numbers] = out[numbers].fillna(0).astype("int64")
     return out[COLUMNS]
 

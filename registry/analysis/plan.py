@@ -22,17 +22,20 @@ from pathlib import Path
 
 from registry import resources
 from registry.analysis.baseline_table import read_baseline_entries
+from registry.analysis.disposition import read_disposition
+from registry.analysis.exposure import read_exposure
 from registry.analysis.mmrm_plan import MmrmPlan, read_mmrm
-from registry.analysis.safety import AdverseEventFields
+from registry.analysis.outcomes_plan import Outcome, RateComparison, read_mcnemar, read_outcome
+from registry.analysis.report_plan import read_report
+from registry.analysis.safety import read_adverse_events
 from registry.analysis.toml_table import NAME_RE, TomlTable, probability
 from registry.errors import PlanError
 
-COMPARISONS = ("<", "<=", ">", ">=")
 MULTIPLICITY = ("holm", "bonferroni", "none")
 FAMILIES = ("all", "per_cohort", "per_outcome", "per_visit")
-RATE_KINDS = ("response", "remission")
 AT_RISK = ("responders", "remitters", "all")  # [relapse] at_risk
 ORIGINS = ("onset", "day0")  # [relapse] origin
+SAME_DAY = ("last_instance", "first_instance", "mean")  # [ratings] same_day
 
 
 @dataclass(frozen=True)
@@ -42,32 +45,6 @@ class FieldRef:
     form: str
     field: str
     value: int | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One scale total: where it lives, its sidedness and its remission rule."""
-
-    scale: str
-    label: str
-    form: str
-    field: str
-    sided: str  # "two-sided" | "one-sided"
-    direction: str | None  # "decrease" | "increase" when one-sided
-    one_sided_alpha: float | None
-    remission_comparison: str
-    remission_threshold: float
-
-
-@dataclass(frozen=True)
-class RateComparison:
-    """Two visits' response (or remission) rates in the same subjects, compared by McNemar's
-    test in every cohort. ``visit_a`` and ``visit_b`` are in the order the plan gives them."""
-
-    scale: str
-    kind: str  # "response" | "remission"
-    visit_a: str
-    visit_b: str
 
 
 @dataclass(frozen=True)
@@ -150,6 +127,10 @@ class AnalysisPlan:
     cox_adjust_baseline: bool = False  # [cox] adjust_baseline: also fit `cox_adjusted`
     adverse_events: object = None  # [adverse_events] (registry.analysis.safety.AdverseEventFields)
     baseline: tuple = ()  # [[baseline]]: Table 1 variables (registry.analysis.baseline_table)
+    same_day: str = "last_instance"  # [ratings] same_day: one source's ratings on one day
+    visit_windows: tuple[tuple[str, int, int], ...] = ()  # [visits.windows]: (visit, first day, last day)
+    exposure: object = None  # [exposure] (registry.analysis.exposure.ExposureFields)
+    disposition: object = None  # [disposition] (registry.analysis.disposition.DispositionFields)
 
     def outcome(self, scale: str) -> Outcome:
         """Return the outcome named ``scale``."""
@@ -174,84 +155,6 @@ def _field_ref(t: TomlTable, *, with_value: bool) -> FieldRef:
     ref = FieldRef(t.name_("form"), t.name_("field"), t.get("value", int) if with_value else None)
     t.done()
     return ref
-
-
-def _outcome(t: TomlTable) -> Outcome:
-    sided = t.get("sided", str, "two-sided", choices=("two-sided", "one-sided"))
-    direction = t.get("direction", str, None, choices=("decrease", "increase"))
-    one_alpha = t.get("one_sided_alpha", (int, float), None)
-    if sided == "one-sided" and (direction is None or one_alpha is None):
-        t.fail(
-            "sided",
-            "a one-sided test needs a declared `direction` and `one_sided_alpha`",
-            'add `direction = "decrease"` and `one_sided_alpha = 0.025`, or use `sided = "two-sided"`',
-        )
-    if sided == "two-sided" and (direction is not None or one_alpha is not None):
-        t.fail(
-            "direction",
-            "`direction`/`one_sided_alpha` given for a two-sided outcome",
-            'set `sided = "one-sided"` or remove them',
-        )
-    if one_alpha is not None and not 0 < one_alpha < 1:
-        t.fail(
-            "one_sided_alpha",
-            f"`one_sided_alpha` = {one_alpha} is not between 0 and 1",
-            "set it to e.g. 0.025 (ICH E9)",
-        )
-    rem = t.table("remission")
-    comparison = rem.get("comparison", str, choices=COMPARISONS)
-    threshold = float(rem.get("threshold", (int, float)))
-    rem.done()
-    out = Outcome(
-        t.name_("scale"),
-        t.get("label", str),
-        t.name_("form"),
-        t.name_("field"),
-        sided,
-        direction,
-        None if one_alpha is None else float(one_alpha),
-        comparison,
-        threshold,
-    )
-    t.done()
-    return out
-
-
-def _mcnemar(t: TomlTable, scales: list[str], followup: tuple[str, ...]) -> list[RateComparison]:
-    """One ``[[mcnemar]]`` table: two follow-up visits, the kinds and (optionally) the scales."""
-    visits = []
-    for key in ("visit_a", "visit_b"):
-        visit = t.name_(key)
-        if visit not in followup:
-            t.fail(
-                key,
-                f"`{key}` = {visit!r} is not one of the plan's follow-up visits",
-                f"use one of {', '.join(followup)} (the [visits] followup list)",
-            )
-        visits.append(visit)
-    if visits[0] == visits[1]:
-        t.fail("visit_b", "`visit_a` and `visit_b` are the same visit", "compare two different follow-up visits")
-    kinds = _unique_names(t, "kinds", RATE_KINDS, RATE_KINDS)
-    chosen = _unique_names(t, "scales", tuple(scales), tuple(scales))
-    t.done()
-    return [RateComparison(s, k, visits[0], visits[1]) for s in chosen for k in kinds]
-
-
-def _unique_names(t: TomlTable, key: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
-    """A non-empty list of distinct names from ``allowed`` (``default`` when absent)."""
-    values = t.get(key, list, list(default))
-    if not values:
-        t.fail(key, f"`{key}` is empty", f"list one or more of {', '.join(allowed)}, or remove `{key}`")
-    for value in values:
-        if value not in allowed:
-            t.fail(
-                key,
-                f"{value!r} in `{key}` is not one of {', '.join(allowed)}",
-                f"list names from {', '.join(map(repr, allowed))}",
-            )
-    if len(set(values)) != len(values):
-        t.fail(key, f"`{key}` lists a name twice", "list each name once")
-    return tuple(values)
 
 
 def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
@@ -316,6 +219,27 @@ def _relapse(t: TomlTable, scales: set[str]) -> RelapseRule:
         )
     t.done()
     return rule_
+
+
+def read_windows(t: TomlTable, visits: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    """``[visits.windows]``: per visit, ``[first, last]`` study day (inclusive) of its window."""
+    out = []
+    for visit in list(t.data):
+        bounds = t.get(visit, list)
+        if visit not in visits:
+            t.fail(visit, f"`{visit}` is not the baseline or a follow-up visit", f"use one of {', '.join(visits)}")
+        if len(bounds) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+            t.fail(visit, f"window {bounds!r} is not [first day, last day]", f"write e.g. `{visit} = [42, 70]`")
+        if bounds[0] > bounds[1]:
+            t.fail(visit, f"window {bounds!r} ends before it starts", "write [first day, last day], first <= last")
+        out.append((visit, bounds[0], bounds[1]))
+    t.done()
+    return tuple(out)
+
+
+def _optional(top: TomlTable, key: str, reader):
+    """``reader`` applied to the table ``key``, or None when the plan has no such table."""
+    return reader(top.table(key)) if key in top.data else None
 
 
 def read_plan(path: str | Path) -> AnalysisPlan:
@@ -396,6 +320,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     days = vis.table("days", {})
     visit_days = tuple((k, days.get(k, int)) for k in list(days.data))
     days.done()
+    visit_windows = read_windows(vis.table("windows", {}), (baseline, *followup))
     vis.done()
 
     tests = top.table("tests")
@@ -406,7 +331,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     tests.done()
 
     raw_outcomes = top.get("outcomes", list)
-    outcomes = tuple(_outcome(TomlTable(path, f"outcomes[{i}]", o)) for i, o in enumerate(raw_outcomes))
+    outcomes = tuple(read_outcome(TomlTable(path, f"outcomes[{i}]", o)) for i, o in enumerate(raw_outcomes))
     scales = [o.scale for o in outcomes]
     if not outcomes or len(set(scales)) != len(scales):
         top.fail("outcomes", "outcomes are empty or repeat a scale", "give each [[outcomes]] its own `scale`")
@@ -424,7 +349,7 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     mcnemar: list[RateComparison] = []
     for i, raw in enumerate(top.get("mcnemar", list, [])):
         entry = TomlTable(path, f"mcnemar[{i}]", raw)
-        for comp in _mcnemar(entry, scales, followup):
+        for comp in read_mcnemar(entry, scales, followup):
             pair = {comp.visit_a, comp.visit_b}
             if any((c.scale, c.kind, {c.visit_a, c.visit_b}) == (comp.scale, comp.kind, pair) for c in mcnemar):
                 entry.fail(
@@ -436,6 +361,9 @@ def read_plan(path: str | Path) -> AnalysisPlan:
             mcnemar.append(comp)
 
     relapse = _relapse(top.table("relapse"), set(scales))
+    ratings = top.table("ratings", {})
+    same_day = ratings.get("same_day", str, "last_instance", choices=SAME_DAY)
+    ratings.done()
 
     cox = top.table("cox")
     codes = [c for c, _ in cohorts]
@@ -458,25 +386,11 @@ def read_plan(path: str | Path) -> AnalysisPlan:
     adsl = top.table("adsl", {})
     demographics = Demographics(**{k: adsl.name_(k) for k in Demographics.__dataclass_fields__ if k in adsl.data})
     adsl.done()
-    report = top.table("report", {})
-    max_trajectories = report.get("max_trajectories", int, 200)
-    if max_trajectories < 0:
-        report.fail("max_trajectories", f"{max_trajectories} is negative", "set e.g. `max_trajectories = 200`")
-    report.done()
+    max_trajectories = read_report(top.table("report", {}))
     baseline_vars = read_baseline_entries(top.get("baseline", list, []), TomlTable, path)
-    ae_fields = None
-    if "adverse_events" in top.data:
-        ae = top.table("adverse_events")
-        ae_fields = AdverseEventFields(
-            ae.name_("form"),
-            ae.name_("date"),
-            ae.name_("term"),
-            ae.name_("severity"),
-            ae.name_("serious"),
-            ae.get("serious_value", int, 1),
-            ae.name_("related"),
-        )
-        ae.done()
+    ae_fields = _optional(top, "adverse_events", read_adverse_events)
+    exposure = _optional(top, "exposure", read_exposure)
+    disposition = _optional(top, "disposition", read_disposition)
     top.done()
     return AnalysisPlan(
         path=path,
@@ -492,6 +406,8 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         followup_visits=followup,
         visit_labels=visit_labels,
         visit_days=visit_days,
+        visit_windows=visit_windows,
+        same_day=same_day,
         alpha=alpha,
         confidence=confidence,
         multiplicity=multiplicity,
@@ -511,4 +427,6 @@ def read_plan(path: str | Path) -> AnalysisPlan:
         cox_adjust_baseline=adjust_baseline,
         baseline=baseline_vars,
         adverse_events=ae_fields,
+        exposure=exposure,
+        disposition=disposition,
     )

@@ -26,7 +26,9 @@ KINDS = ("response", "remission")
 def derive_rate_status(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     """Build ``_rate_status`` (needs ``_pairs``, see :mod:`paired`): one row per analysed
     subject x outcome x follow-up visit x kind whose status is known, with ``met`` (bool):
-    ``cohort``, ``scale``, ``visit``, ``kind``, ``record_id``, ``met``."""
+    ``cohort``, ``scale``, ``visit``, ``kind``, ``record_id``, ``met``; and
+    ``_rate_out_of_window``: the same keys (no ``met``) for statuses unknown because a total
+    was outside its visit window."""
     materialize(
         con,
         "rate_status",
@@ -37,6 +39,7 @@ def derive_rate_status(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> No
             "min_reduction_percent": plan.response_min_reduction_percent,
         },
     )
+    materialize(con, "rate_out_of_window")
 
 
 def count_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFrame:
@@ -50,7 +53,7 @@ def count_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFr
     -------
     pandas.DataFrame
         ``cohort``, ``scale``, ``visit``, ``kind`` (``response`` | ``remission``),
-        ``count``, ``n``.
+        ``count``, ``n``, ``n_out_of_window`` (status unknown: a total outside its window).
     """
     import pandas as pd
 
@@ -63,7 +66,8 @@ def count_rates(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> pd.DataFr
     )
     counts["cohort"] = counts["cohort"].astype("int64")
     out = grid.merge(counts, on=["cohort", "scale", "visit", "kind"], how="left")
-    out[["count", "n"]] = out[["count", "n"]].fillna(0).astype("int64")
+    counted = ["count", "n", "n_out_of_window"]
+    out[counted] = out[counted].fillna(0).astype("int64")
     return out
 
 

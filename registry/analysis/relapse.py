@@ -263,6 +263,14 @@ def fit_logrank(subjects: pd.DataFrame, compare: int, reference: int) -> dict:
     return {"chisq": float(res.test_statistic), "df": 1, "p": float(res.p_value)}
 
 
+# lifelines' Newton-Raphson options. It stops when the Newton decrement or the step falls
+# below `precision`, or the log-likelihood's relative change below `r_precision`, and the
+# step it computed last is not applied: with its defaults (and 1e-10) the coefficients stop
+# up to ~1e-5 short of R's coxph. A decrement below 1e-20 leaves a step of ~1e-10; full
+# steps (R's) converge quadratically. tests/test_cox_fidelity.py pins coef to R at 1e-8.
+NEWTON = {"precision": 1e-20, "r_precision": 0.0, "step_size": 1.0, "max_steps": 100}
+
+
 def fit_cox(
     subjects: pd.DataFrame,
     compare: int,
@@ -325,7 +333,7 @@ def fit_cox(
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             fitter.fit(
-                data[["days", "event", "compare", *names]], "days", "event", fit_options={"precision": 1e-10}
+                data[["days", "event", "compare", *names]], "days", "event", fit_options=NEWTON
             )
     except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
         out["note"] = f"not estimable: the model did not converge ({type(exc).__name__})"

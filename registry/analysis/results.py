@@ -4,7 +4,9 @@ Top-level keys: ``schema_version``, ``toolkit_version``, ``generated_at`` (UTC),
 ``exploratory``, ``override_gate`` (the written reason, or null), ``plan``
 (``sha256``, ``locked``, ``locked_before_data``, ...), ``batch`` (``batch_id``,
 ``source_sha256``, ...), ``gate``, ``population`` (``flow``), ``paired``, ``rates``,
-``mcnemar`` (paired rates at two visits), ``relapse`` (``population``:
+``mcnemar`` (paired rates at two visits), ``visit_windows`` (the plan's windows, and per
+rate and McNemar row the subjects left out because a total was outside its window; paired
+rows count them in ``n_out_of_window``), ``relapse`` (``population``:
 ``at_risk``, ``origin``, ``not_at_risk`` per cohort; ``subjects`` (at risk only, with
 ``onset_day``), ``km``, ``median_days``, ``median_ci`` (``low``, ``high`` per cohort),
 ``at_risk``, ``logrank``, ``cox`` (unadjusted), ``cox_adjusted`` (baseline total of the
@@ -12,7 +14,8 @@ relapse scale; null unless ``[cox] adjust_baseline``), ``ignored``: clinician re
 could not use), ``time_to_response`` and ``time_to_remission`` (the same keys from day 0, plus
 ``left_out`` per cohort and reason), ``mmrm`` (mixed model per
 outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
-column-wise: :mod:`registry.analysis.trajectories`) and ``methods``.
+column-wise: :mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
+docs/results.md) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
 """
@@ -36,6 +39,7 @@ PAIRED_KEYS = [
     "n_missing_baseline",
     "n_missing_followup",
     "n_missing_both",
+    "n_out_of_window",
     "mean_baseline",
     "sd_baseline",
     "mean_followup",
@@ -83,6 +87,7 @@ INT_KEYS = {
     "n_missing_baseline",
     "n_missing_followup",
     "n_missing_both",
+    "n_out_of_window",
     "df",
     "count",
     "count_a",
@@ -221,6 +226,11 @@ def build_results(
             "power_target": plan.power_target,
             "rates": records(analysis.rates, RATE_KEYS),
             "mcnemar": records(analysis.mcnemar, MCNEMAR_KEYS),
+            "visit_windows": {
+                "windows": {visit: {"first": lo, "last": hi} for visit, lo, hi in plan.visit_windows},
+                "rates": records(analysis.rates, ["cohort", "scale", "visit", "kind", "n_out_of_window"]),
+                "mcnemar": records(analysis.mcnemar, [*MCNEMAR_KEYS[:5], "n_out_of_window"]),
+            },
             "relapse": {
                 "population": analysis.relapse_population,
                 "subjects": records(analysis.relapse, SUBJECT_KEYS),
@@ -237,6 +247,9 @@ def build_results(
             "mmrm": analysis.mmrm,
             "baseline_characteristics": analysis.baseline_characteristics,
             "adverse_events": analysis.adverse_events,
+            "exposure": analysis.exposure,
+            "disposition": analysis.disposition,
+            "choice_labels": analysis.choice_labels,
             "trajectories": {k: JsonReady(v) for k, v in to_columns(trajectory_data(analysis.pairs, plan)).items()},
             "methods": methods,
         }

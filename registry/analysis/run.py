@@ -45,6 +45,9 @@ class Analysis:
     baseline_characteristics: list = field(default_factory=list)  # Table 1 rows
     adverse_events: list = field(default_factory=list)  # registry.analysis.safety rows
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
+    exposure: list = field(default_factory=list)  # registry.analysis.exposure rows
+    disposition: list = field(default_factory=list)  # registry.analysis.disposition rows
+    choice_labels: dict = field(default_factory=dict)  # registry.analysis.choices
 
 
 @dataclass
@@ -58,7 +61,7 @@ class AnalyzeResult:
 
 
 #: Steps :func:`analyze` reports to its ``progress`` callback (the report adds one more).
-STEPS = 7
+STEPS = 8
 
 
 def compute_analysis(
@@ -73,6 +76,9 @@ def compute_analysis(
 
     from registry.analysis import (
         baseline_table,
+        choices,
+        disposition,
+        exposure,
         mmrm,
         onset,
         paired,
@@ -134,6 +140,11 @@ def compute_analysis(
         ae_rows = safety.adverse_event_rows(
             safety.read_events(con, plan.adverse_events), analysed, [c for c, _ in plan.cohorts]
         )
+    exposure_rows = [] if plan.exposure is None else exposure.compute_exposure(con, plan, plan.exposure)
+    disposition_rows = (
+        [] if plan.disposition is None else disposition.compute_disposition(con, plan, plan.disposition, analysed)
+    )
+    tick("clinical_s")
     mmrm_results = mmrm.compute_mmrm(pairs, plan)
     tick("mmrm_s")
     return Analysis(
@@ -152,6 +163,9 @@ def compute_analysis(
         mmrm=mmrm_results,
         baseline_characteristics=table1,
         adverse_events=ae_rows,
+        exposure=exposure_rows,
+        disposition=disposition_rows,
+        choice_labels=choices.shown_choice_labels(con, plan),
     )
 
 

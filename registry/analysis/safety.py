@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from registry.analysis.toml_table import TomlTable
+
 KEYS = ["cohort", "category", "level", "subjects", "events", "percent"]
 
 
@@ -37,6 +39,21 @@ class AdverseEventFields:
     serious: str = "ae_serious"
     serious_value: int = 1
     related: str = "ae_related"
+
+
+def read_adverse_events(t: TomlTable) -> AdverseEventFields:
+    """Read the plan's ``[adverse_events]`` table."""
+    fields = AdverseEventFields(
+        t.name_("form"),
+        t.name_("date"),
+        t.name_("term"),
+        t.name_("severity"),
+        t.name_("serious"),
+        t.get("serious_value", int, 1),
+        t.name_("related"),
+    )
+    t.done()
+    return fields
 
 
 def read_events(con: duckdb.DuckDBPyConnection, f: AdverseEventFields) -> pd.DataFrame:

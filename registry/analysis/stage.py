@@ -13,8 +13,11 @@ view                  columns
 ``_include``          record_id, value (the plan's inclusion field)
 ``_cohort``           record_id, value (cohort code)
 ``_eligible``         record_id, criterion, value, required
-``_scores``           record_id, redcap_event_name, redcap_repeat_instance, scale, score
-``_relapse_ratings``  record_id, day, score (DOUBLE), source_rank (plan order)
+``_scores``           record_id, redcap_event_name, redcap_repeat_instance, scale, score,
+                      day (study day; null when the outcome names no day field)
+``_relapse_ratings``  record_id, day, score (DOUBLE), source_rank (plan order): a table,
+                      one rating per record, day and source (plan [ratings] same_day;
+                      sql/relapse_ratings.sql) from the view ``_relapse_ratings_raw``
 ``_clinician``        record_id, flag, day
 ``_last_contact``     record_id, day
 ``_covariates``       record_id, name, value (DOUBLE)
@@ -76,7 +79,7 @@ def open_registry(db_path: str | Path | None, wait: float = 30.0) -> duckdb.Duck
     return con
 
 
-def _form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: str) -> duckdb.DuckDBPyRelation:
+def plan_form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: str) -> duckdb.DuckDBPyRelation:
     import duckdb
 
     from registry.errors import PlanError
@@ -92,7 +95,7 @@ def _form(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, form: str, key: st
         ) from exc
 
 
-def _col(
+def form_column(
     rel: duckdb.DuckDBPyRelation,
     plan: AnalysisPlan,
     form: str,
@@ -144,8 +147,8 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     rid = c("record_id")
 
     def pick(form: str, field: str, key: str, alias: str, **kw: Any) -> tuple[Any, Any]:
-        rel = _form(con, plan, form, key)
-        return rel, _col(rel, plan, form, field, key, **kw).alias(alias)
+        rel = plan_form(con, plan, form, key)
+        return rel, form_column(rel, plan, form, field, key, **kw).alias(alias)
 
     rel, value = pick(plan.include.form, plan.include.field, "population.include", "value")
     _view(rel.select(rid, value), "_include")
@@ -172,8 +175,18 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     scores = None
     for i, o in enumerate(plan.outcomes):
         rel, value = pick(o.form, o.field, f"outcomes[{i}].field", "score", cast="DOUBLE")
+        day = (
+            form_column(rel, plan, o.form, o.day, f"outcomes[{i}].day", day=True, cast="INTEGER")
+            if o.day
+            else k(None).cast(duckdb.sqltype("INTEGER"))
+        )
         part = rel.select(
-            rid, c("redcap_event_name"), c("redcap_repeat_instance"), k(o.scale).alias("scale"), value
+            rid,
+            c("redcap_event_name"),
+            c("redcap_repeat_instance"),
+            k(o.scale).alias("scale"),
+            value,
+            day.alias("day"),
         )
         scores = part if scores is None else scores.union(part)
     _view(scores, "_scores")
@@ -182,21 +195,25 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
     ratings = None
     for i, src in enumerate(rule.ratings):
         key = f"relapse.ratings[{i}]"
-        rel = _form(con, plan, src.form, f"{key}.form")
+        rel = plan_form(con, plan, src.form, f"{key}.form")
+        instance = c("redcap_repeat_instance") if "redcap_repeat_instance" in rel.columns else k(None)
         part = rel.select(
             rid,
-            _col(rel, plan, src.form, src.day, f"{key}.day", day=True).alias("day"),
-            _col(rel, plan, src.form, src.score, f"{key}.score", cast="DOUBLE").alias("score"),
+            form_column(rel, plan, src.form, src.day, f"{key}.day", day=True).alias("day"),
+            form_column(rel, plan, src.form, src.score, f"{key}.score", cast="DOUBLE").alias("score"),
             k(i).alias("source_rank"),
+            c("redcap_event_name").cast(duckdb.sqltype("VARCHAR")).alias("event"),
+            instance.cast(duckdb.sqltype("INTEGER")).alias("instance"),
         )
         ratings = part if ratings is None else ratings.union(part)
-    _view(ratings, "_relapse_ratings")
+    _view(ratings, "_relapse_ratings_raw")
+    materialize(con, "relapse_ratings", {"same_day": plan.same_day})
 
-    rel = _form(con, plan, rule.clinician.form, "relapse.clinician.form")
+    rel = plan_form(con, plan, rule.clinician.form, "relapse.clinician.form")
     _view(
         rel.select(
             rid,
-            _col(
+            form_column(
                 rel,
                 plan,
                 rule.clinician.form,
@@ -204,7 +221,7 @@ def stage_plan_data(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan) -> None:
                 "relapse.clinician.field",
                 cast="INTEGER",
             ).alias("flag"),
-            _col(rel, plan, rule.clinician.form, rule.clinician_day, "relapse.clinician.day", day=True).alias(
+            form_column(rel, plan, rule.clinician.form, rule.clinician_day, "relapse.clinician.day", day=True).alias(
                 "day"
             ),
         ),

@@ -1,7 +1,8 @@
 -- McNemar pairs: per cohort and prespecified comparison (scale, kind, visit A, visit B),
 -- the subjects whose status is known at both visits, and the 2x2 table of their status:
--- n, count_a (met at A), count_b (met at B), b (met at A only), c (met at B only).
--- Reads _rate_status. Parameters, one list entry per comparison: $scales, $kinds,
+-- n, count_a (met at A), count_b (met at B), b (met at A only), c (met at B only); and
+-- n_out_of_window: subjects left out because a total at A or B was outside its visit window.
+-- Reads _rate_status and _rate_out_of_window. Parameters, one list entry per comparison: $scales, $kinds,
 -- $visits_a, $visits_b (VARCHAR[]).
 with
 
@@ -28,7 +29,7 @@ both_visits as (
         on b.record_id = a.record_id and b.scale = cmp.scale and b.kind = cmp.kind and b.visit = cmp.visit_b
 ),
 
-final as (
+tables as (
     select
         comparison,
         cohort,
@@ -39,6 +40,20 @@ final as (
         count(*) filter (where met_b and not met_a) as c
     from both_visits
     group by comparison, cohort
+),
+
+out_of_window as (
+    select cmp.comparison, o.cohort, count(distinct o.record_id) as n_out_of_window
+    from comparisons as cmp
+    join _rate_out_of_window as o
+        on o.scale = cmp.scale and o.kind = cmp.kind and o.visit in (cmp.visit_a, cmp.visit_b)
+    group by cmp.comparison, o.cohort
+),
+
+final as (
+    select comparison, cohort, t.n, t.count_a, t.count_b, t.b, t.c, coalesce(o.n_out_of_window, 0) as n_out_of_window
+    from tables as t
+    full outer join out_of_window as o using (comparison, cohort)
 )
 
 select * from final

@@ -17,6 +17,7 @@ final as (
         count(*) filter (where left_out = 'missing_baseline') as n_missing_baseline,
         count(*) filter (where left_out = 'missing_followup') as n_missing_followup,
         count(*) filter (where left_out = 'missing_both') as n_missing_both,
+        count(*) filter (where left_out = 'out_of_window') as n_out_of_window,
         avg(baseline) filter (where left_out is null) as mean_baseline,
         stddev_samp(baseline) filter (where left_out is null) as sd_baseline,
         avg(followup) filter (where left_out is null) as mean_followup,
