@@ -90,7 +90,7 @@ def make_pairs(data: dict, plan: dict, subjects: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for o in plan["outcomes"]:
         scores = last_instance(data[o["form"]], o["field"])
-        days = scores[o["day"]] if "day" in o else pd.Series(0, index=scores.index)
+        days = scores[o["day"]].astype(float) if "day" in o else pd.Series(0.0, index=scores.index)
         inside = [
             e not in windows or (d == d and windows[e][0] <= d <= windows[e][1])
             for e, d in zip(scores["redcap_event_name"], days, strict=True)
