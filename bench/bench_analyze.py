@@ -1,103 +1,86 @@
-"""Benchmark of ``registry analyze`` on a registry (called by ``make bench``).
+"""Benchmark of ``registry analyze`` against a hand-written pandas script (``make bench``).
 
-Times every step of the analysis (staging and population, paired tests, rates, relapse
-derivation, survival fits, rendering) and the whole run, in this process and in a fresh
-``registry analyze`` process (which includes imports), without touching the registry.
+Both run as whole processes, imports included, on the same registry: ``registry analyze``
+(results.json, report.html, report.md) and ``bench/pandas_script.py`` (the same statistics
+with pandas + scipy + lifelines, results.json and report.html; checked against the
+registry's results.json by ``tests/test_pandas_script.py``). Runs alternate (analyze,
+script, analyze, ...); the figures are medians, with each process's peak memory. The goal
+(issue 13): analyze <= 1.0x the script at 20,000 patients.
 
-Examples
---------
-Run: ``python -m bench.run analyze`` (``--quick`` for 2,000 patients).
+One in-process run also gives the analysis's step timings (staging and population, paired
+tests, rates, relapse derivation, survival fits, MMRM, rendering).
 
->>> from bench.bench_analyze import bench_analyze
->>> bench_analyze("bench_out/registry.duckdb")              # doctest: +SKIP
-{'subjects': 20000, 'total_s': 6.1, ...}
+Run: ``python -m bench.run analyze`` (``--quick`` for 2,000 patients). The 200,000-patient
+legs are in ``bench/bench_scale.py``.
 """
 
 from __future__ import annotations
 
-import subprocess
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench._common import BIN, ROOT, patients, registry_file, write_result
+from bench.bench_ingest import run_with_rss
 
-def bench_analyze(db_path: str | Path, repeat: int = 3) -> dict:
-    """Time the analysis of ``db_path``'s current batch.
+SCRIPT = ROOT / "bench" / "pandas_script.py"
 
-    The gate is not checked and a changed locked plan does not stop the run (it is timed
-    as exploratory): the benchmark measures the work, not the policy. Outputs go to a
-    temporary folder.
 
-    Parameters
-    ----------
-    db_path : str or Path
-        A registry file.
-    repeat : int
-        In-process runs; the step timings are medians.
+def analyze_cmd(db: Path, out: Path) -> list[str]:
+    """``registry analyze`` as a user runs it on a batch (gate overridden: the registry is not validated)."""
+    return [str(BIN / "registry"), "analyze", "--db", str(db), "--out", str(out), "--override-gate", "benchmark"]
 
-    Returns
-    -------
-    dict
-        ``subjects`` (analysis population), ``relapses``, per-step medians in seconds
-        (``population_s``, ``paired_s``, ``rates_s``, ``relapse_derive_s``,
-        ``relapse_fit_s``, ``render_s``, ``total_s``), ``runs`` (every in-process run),
-        ``cli_s`` (one ``registry analyze`` process, imports included; None if it failed),
-        ``report_html_kb``.
-    """
-    import statistics
 
+def script_cmd(db: Path, out: Path) -> list[str]:
+    return [sys.executable, str(SCRIPT), "--db", str(db), "--out", str(out)]
+
+
+def compare_processes(db: Path, rounds: int) -> dict:
+    """``rounds`` alternating runs of analyze and the script; medians of wall time, max peak RSS."""
+    runs: dict[str, list[tuple[float, float]]] = {"analyze": [], "script": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(rounds):
+            for name, cmd in (("analyze", analyze_cmd), ("script", script_cmd)):
+                wall, peak, _ = run_with_rss(cmd(db, Path(tmp) / f"{name}{i}"))
+                runs[name].append((wall, peak))
+    med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
+    return {
+        "rounds": rounds,
+        "analyze_s": round(med["analyze"], 2),
+        "script_s": round(med["script"], 2),
+        "ratio": round(med["analyze"] / med["script"], 2),
+        "analyze_runs_s": [round(w, 2) for w, _ in runs["analyze"]],
+        "script_runs_s": [round(w, 2) for w, _ in runs["script"]],
+        "analyze_peak_rss_mb": round(max(p for _, p in runs["analyze"])),
+        "script_peak_rss_mb": round(max(p for _, p in runs["script"])),
+    }
+
+
+def step_timings(db: Path) -> dict:
+    """Seconds per analysis step, one in-process run (the process's imports not counted)."""
     from registry.workflow import analyze
 
-    runs = []
+    timings: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(repeat):
-            timings: dict = {}
-            res = analyze(
-                db_path, None, Path(tmp) / f"run{i}", exploratory=True, check_gate=False, timings=timings
-            )
-            runs.append({k: round(v, 3) for k, v in timings.items()})
-        subjects = len(res.results["relapse"]["subjects"])
-        relapses = sum(1 for s in res.results["relapse"]["subjects"] if s["event"])
-        html_kb = round((Path(tmp) / "run0" / "report.html").stat().st_size / 1024, 1)
-        cli = [
-            str(Path(sys.executable).with_name("registry")),
-            "analyze",
-            "--db",
-            str(db_path),
-            "--out",
-            str(Path(tmp) / "cli"),
-            "--exploratory",
-            "--override-gate",
-            "benchmark run",
-        ]
-        start = time.perf_counter()
-        proc = subprocess.run(cli, capture_output=True, text=True)
-        cli_s = round(time.perf_counter() - start, 3) if proc.returncode == 0 else None
-    steps = [
-        "population_s",
-        "paired_s",
-        "rates_s",
-        "relapse_derive_s",
-        "relapse_fit_s",
-        "render_s",
-        "total_s",
-    ]
-    out: dict = {"subjects": subjects, "relapses": relapses}
-    out.update({k: round(statistics.median(r[k] for r in runs), 3) for k in steps})
-    out.update({"runs": runs, "cli_s": cli_s, "report_html_kb": html_kb})
-    if cli_s is None:
-        out["cli_error"] = proc.stderr.strip().splitlines()[-1:] if proc.stderr else []
-    return out
+        analyze(db, None, Path(tmp) / "run", exploratory=True, check_gate=False, timings=timings)
+    return {k: round(v, 2) for k, v in timings.items()}
+
+
+def describe(n: int, r: dict) -> str:
+    return (
+        f"analyze {n:,} patients: registry analyze {r['analyze_s']} s, pandas script {r['script_s']} s "
+        f"-> {r['ratio']}x (goal <= 1.0x; median of {r['rounds']} alternating runs, processes with imports, "
+        f"shared 2-core machine); peak RSS {r['analyze_peak_rss_mb']} MB vs {r['script_peak_rss_mb']} MB"
+    )
 
 
 def main(quick: bool = False) -> None:
-    import json
-
-    from bench._common import patients, registry_file, write_result
-
-    result = bench_analyze(registry_file(patients(quick)), repeat=1 if quick else 3)
-    print(f"analyze: {json.dumps({k: v for k, v in result.items() if k != 'runs'})}")
+    n = patients(quick)
+    db = registry_file(n)
+    result = {"patients": n, **compare_processes(db, 1 if quick else 5), "steps": step_timings(db)}
+    print(describe(n, result))
+    print(f"analyze steps (in process): {result['steps']}")
     print(f"wrote {write_result('bench_analyze', result)}")
 
 

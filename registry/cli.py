@@ -107,6 +107,13 @@ def ingest(
         typer.Option("--allow-missing-records",
                      help="Ingest although more than 10% of the current batch's records are not in the export."),
     ] = False,
+    ignore_misplaced: Annotated[
+        bool,
+        typer.Option("--ignore-misplaced",
+                     help="Store the batch without values on rows where their form cannot be (another repeating "
+                     "instrument's row, an event the form is not mapped to), keeping them in _misplaced_values, "
+                     "instead of refusing it."),
+    ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Load a REDCap export into the registry as a new versioned batch."""
@@ -131,6 +138,7 @@ def ingest(
             export_format=export_format,
             redact=redact,
             allow_missing_records=allow_missing_records,
+            ignore_misplaced=ignore_misplaced,
             progress=advance,
             wait=wait,
         )
@@ -154,22 +162,26 @@ def ingest(
         typer.echo(f"  {result.missing_values} missing-data code(s) kept in _missing_values")
     for note in result.notes:
         typer.echo(_plain(f"warning: {note}"), err=True)
+    if result.misplaced_values:
+        typer.echo(f"  {result.misplaced_values} value(s) on rows where their form cannot be: left out of the form "
+                   "tables, kept in _misplaced_values (--ignore-misplaced)")
     if result.missing_records:
         typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
 
 
 class _progress:
-    """A rich progress bar on stderr when it is a terminal."""
+    """A rich progress bar on stderr when it is a terminal (nothing otherwise: pipes, --json)."""
 
-    def __init__(self, total: int):
+    def __init__(self, total: int, description: str = "ingesting"):
         self.total = total
+        self.description = description
 
     def __enter__(self):
         from rich.progress import Progress
 
         self.bar = Progress(transient=True, disable=not sys.stderr.isatty())
         self.bar.start()
-        self.task = self.bar.add_task("ingesting", total=self.total)
+        self.task = self.bar.add_task(self.description, total=self.total)
         return lambda name: self.bar.update(self.task, advance=1, description=str(name))
 
     def __exit__(self, *exc):
@@ -309,10 +321,13 @@ def analyze(
 
     ws = workspace.find_workspace()
     db = workspace.db_path(db, ws)
-    result = run_analyze(
-        db, workspace.plan_path(plan, ws), out, reports_root=workspace.output_root("reports", db, ws),
-        exploratory=exploratory, override_reason=override_gate,
-    )
+    from registry.analysis.run import STEPS
+
+    with _progress(STEPS + 1, "analysing") as advance:
+        result = run_analyze(
+            db, workspace.plan_path(plan, ws), out, reports_root=workspace.output_root("reports", db, ws),
+            exploratory=exploratory, override_reason=override_gate, progress=advance,
+        )
     if result.results["exploratory"]:
         typer.echo("EXPLORATORY: the plan differs from the locked plan; every output is labelled exploratory.")
     if result.results["gate"]["overridden"]:
@@ -384,7 +399,8 @@ def validate(
     check_output_file(html, "--html") if html is not None else check_output_dir(reports, "reports folder")
     con = store.connect(db, create=False)
     try:
-        result = run_gate(con, checks_dir)
+        with _progress(3, "validating") as advance:
+            result = run_gate(con, checks_dir, progress=advance)
     finally:
         con.close()
     suites = load_suites(checks_dir)
@@ -457,7 +473,7 @@ def pull(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
 ) -> None:
     """Export a project through the REDCap API and ingest it as one new batch."""
-    from registry.redcap.api import pull as run_pull
+    from registry.pull import pull as run_pull
 
     with _progress(6) as advance:
         result = run_pull(

@@ -19,6 +19,7 @@ from registry.missing_records import MissingRecords, check_missing_records
 from registry.redcap import tidy
 from registry.redcap.export import read_export
 from registry.redcap.project import Project
+from registry.redcap.rawfile import file_sha256
 from registry.sqltext import quote_ident
 
 
@@ -35,16 +36,19 @@ class IngestResult:
     cast_failures: int = 0
     missing_values: int = 0
     notes: list[str] = field(default_factory=list)  # what was read leniently (warnings for the user)
+    misplaced_values: int = 0
     seconds: float = 0.0
     missing_records: MissingRecords | None = None
 
 
 def ingest(export: str | Path, project: Project, db: str | Path | None = None, *, encoding: str | None = None,
            ignore_extra: bool = False, export_format: str = "auto", redact: bool | None = None,
-           allow_missing_records: bool = False,
+           allow_missing_records: bool = False, ignore_misplaced: bool = False,
            progress=None, wait: float = store.LOCK_WAIT_SECONDS) -> IngestResult:
     """Load ``export`` into the registry at ``db`` as a new batch.
 
+    ``ignore_misplaced``: values on rows where their form cannot be are kept in ``_misplaced_values``
+    and left out of the form tables, instead of refusing the ingest.
     ``redact``: suspected identifiers in free text are replaced by a marker (True) or refuse the
     ingest (False); None takes the project's setting (``project.phi_action``).
     ``progress(step: str)`` is called as each step ends (for a progress bar).
@@ -55,8 +59,6 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
     export = Path(export)
     con = store.connect(db, wait=wait)
     try:
-        from registry.redcap.export import file_sha256
-
         sha = file_sha256(export) if export.is_file() else ""
         existing = store.find_batch(con, sha, project.dictionary.sha256) if sha else None
         if existing is not None:
@@ -72,7 +74,7 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
         missing = check_missing_records(con, str(export), {f.name for f in project.dictionary.fields},
                                         allow_missing_records)
         step("checked")
-        result = _write_batch(con, project, info, dropped, redacted, step)
+        result = _write_batch(con, project, info, dropped, redacted, step, ignore_misplaced)
         result.missing_records = missing
         result.seconds = time.perf_counter() - started
         return result
@@ -135,7 +137,8 @@ def _check_dags(con, project: Project, header: list[str], source: str) -> None:
                 f"{', '.join(sorted(project.dags.values()))})")
 
 
-def _write_batch(con, project: Project, info, dropped: list[str], redacted: list[dict], step) -> IngestResult:
+def _write_batch(con, project: Project, info, dropped: list[str], redacted: list[dict], step,
+                 ignore_misplaced: bool = False) -> IngestResult:
     batch_id = store.next_batch_id(con)
     notes = [*project.dictionary.warnings, *info.notes]
     schema = f"batch_{batch_id}"
@@ -143,11 +146,13 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
     con.execute("begin transaction")
     try:
         con.execute(f"create schema {s}")
-        counts = tidy.write_form_tables(con, project, info.columns, schema, set(dropped), on_form=step)
+        counts = tidy.write_form_tables(con, project, info.columns, schema, set(dropped), on_form=step,
+                                        ignore_misplaced=ignore_misplaced, source=str(info.path))
         records = tidy.write_records(con, info.columns, schema)
         _write_project_snapshot(con, project, schema)
         failures = con.execute(f"select count(*) from {s}._cast_failures").fetchone()[0]
         missing = con.execute(f"select count(*) from {s}._missing_values").fetchone()[0]
+        misplaced = con.execute(f"select count(*) from {s}._misplaced_values").fetchone()[0]
         con.execute("update registry.batches set is_current = false")
         con.execute(
             "insert into registry.batches values ($id, $file, $sha, $dsha, $project, $rid, $fmt, $rows, $records, "
@@ -176,6 +181,7 @@ def _write_batch(con, project: Project, info, dropped: list[str], redacted: list
         instruments={f: c["rows"] for f, c in counts.items()}, export_format=info.export_format,
         dropped_identifiers=dropped, redacted=redacted, cast_failures=failures, missing_values=missing,
         notes=notes,
+        misplaced_values=misplaced,
     )
 
 

@@ -1,4 +1,5 @@
-"""SQL text: the ``.sql`` files shipped beside the modules, identifier quoting and suite literals.
+"""SQL text: the ``.sql`` files shipped beside the modules, identifier quoting, suite literals
+and inserting Python rows in one statement.
 
 The one place that reads SQL files and quotes identifiers, package-wide. SQL files hold
 ``${name}`` slots for identifiers only (quoted here) and for literals taken from suite
@@ -70,3 +71,13 @@ def sql_literal(value) -> str:
     if isinstance(value, float):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def insert_rows(con, table: str, rows: list[tuple]) -> None:
+    """Insert Python rows into a table in one statement (a list parameter per column,
+    unnested; ``executemany`` runs the insert once per row)."""
+    if not rows:
+        return
+    n = len(rows[0])
+    columns = ", ".join(f"unnest(${i})" for i in range(1, n + 1))
+    con.execute(f"insert into {table} select {columns}", [list(col) for col in zip(*rows, strict=True)])

@@ -55,7 +55,7 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
     # can clash with the schemas inside it.
     attach = f"attach $path as {catalog}" + (" (read_only)" if read_only else "")
     while True:
-        con = duckdb.connect()
+        con = duckdb.connect(config=memory_config(path))
         con.execute("set enable_progress_bar = false")
         try:
             con.execute(attach, {"path": str(path)})
@@ -77,6 +77,16 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
     if not read_only:
         con.execute(registry_ddl())
     return con
+
+
+#: DuckDB's memory budget per connection (it spills to ``<registry>.tmp/`` beyond it), so that
+#: ingest, validate and analyze of a 200,000-patient registry stay under 2 GB of memory.
+MEMORY_LIMIT = "1500MB"
+
+
+def memory_config(path: Path) -> dict[str, str]:
+    """DuckDB settings of a registry connection: memory limit and where to spill."""
+    return {"memory_limit": MEMORY_LIMIT, "temp_directory": str(path.with_name(path.name + ".tmp"))}
 
 
 @dataclass

@@ -23,7 +23,8 @@ def analyze(
 
     Returns the analysis result with ``files`` = ``results.json``, ``report.html``,
     ``report.md``. A refused run writes nothing; ``timings``, if given, also receives
-    ``render_s`` (seconds to render and write the report).
+    ``render_s`` (seconds to render and write the report); ``progress`` is called once more
+    when the report is written.
     """
     import time
 
@@ -34,6 +35,8 @@ def analyze(
     clock = time.perf_counter()
     plan = read_plan(plan_path if plan_path is not None else default_plan_path())
     result.files += write_report(result.out_dir / "results.json", plan)
+    if options.get("progress") is not None:
+        options["progress"]("report written")
     timings = options.get("timings")
     if timings is not None:
         timings["render_s"] = time.perf_counter() - clock

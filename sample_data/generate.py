@@ -24,11 +24,11 @@ import json
 import random
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sample_data.patients import Record, simulate_records
+from sample_data.patients import Record, iter_records, simulate_records
 from sample_data.plant import plant_dirty, plant_phi
 from sample_data.project import Layout
 
@@ -64,7 +64,7 @@ class Export:
     """A generated export: the records, how to render them, and the manifest of planted problems."""
 
     layout: Layout
-    records: list[Record]
+    records: Iterable[Record]  # a list, or an iterator for a clean export written once
     labels: bool
     manifest: list[dict]
 
@@ -171,6 +171,13 @@ def regenerate_bundled(directory: str | Path = HERE) -> list[Path]:
     return written
 
 
+def _counting(records: Iterable[Record], sizes: list[int]) -> Iterator[Record]:
+    """Yield ``records``, appending each one's number of rows to ``sizes``."""
+    for record in records:
+        sizes.append(len(record.rows))
+        yield record
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m sample_data.generate",
@@ -196,10 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--out FILE is required (or use --bundled)")
     if args.patients < 1:
         parser.error("--patients must be at least 1")
-    export = build_export(args.patients, args.seed, args.labels, args.dirty, args.phi)
+    sizes: list[int] = []
+    if args.dirty or args.phi:
+        export = build_export(args.patients, args.seed, args.labels, args.dirty, args.phi)
+        sizes = [len(r.rows) for r in export.records]
+    else:  # a clean export is written record by record: the same file, in little memory
+        layout = Layout()
+        records = _counting(iter_records(layout, args.patients, args.seed), sizes)
+        export = Export(layout, records, args.labels, [])
     path = export.write(args.out)
-    rows = sum(len(r.rows) for r in export.records)
-    print(f"wrote {path}: {len(export.records)} records, {rows} rows", file=sys.stderr)
+    print(f"wrote {path}: {len(sizes)} records, {sum(sizes)} rows", file=sys.stderr)
     if export.manifest:
         print(f"wrote {manifest_path(path)}: {len(export.manifest)} planted problems", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -132,8 +133,15 @@ class Course:
 
 def simulate_records(layout: Layout, patients: int, seed: int) -> list[Record]:
     """``patients`` clean records ``SIR-0001``... from one seeded stream (prefix-stable)."""
+    return list(iter_records(layout, patients, seed))
+
+
+def iter_records(layout: Layout, patients: int, seed: int) -> Iterator[Record]:
+    """The records of :func:`simulate_records` one at a time (a 200,000-patient export
+    would not fit in memory as a list)."""
     sim = _Simulator(layout, random.Random(seed))
-    return [sim.record(i) for i in range(1, patients + 1)]
+    for i in range(1, patients + 1):
+        yield sim.record(i)
 
 
 def _weights(scale: Scale) -> tuple[float, ...]:

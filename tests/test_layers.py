@@ -1,5 +1,6 @@
 """One-way layers: the analysis writes results.json and never imports the report; the report
-renders from results.json alone and never imports the analysis run code."""
+renders from results.json alone and never imports the analysis run code; the export readers
+share one public header mapper and never import the dispatcher; the API module only fetches."""
 
 from __future__ import annotations
 
@@ -60,3 +61,39 @@ def test_the_analysis_writes_results_json_and_the_report_renders_from_that_file_
     md = (elsewhere / "report.md").read_text()
     assert results["population"]["name"] in md
     assert len(results["trajectories"]["record_id"]) == len(results["trajectories"]["score"]) > 0
+
+
+READERS = ("csv_reader.py", "json_reader.py", "readstat.py", "odm.py", "odm_xml.py", "odm_metadata.py",
+           "odm_records.py", "odm_values.py")
+
+
+def test_each_reader_maps_its_header_with_the_one_public_mapper_and_never_imports_the_dispatcher():
+    modules = imported_modules("redcap")
+    for name in READERS:
+        assert "registry.redcap.export" not in modules[name], name
+        assert not any(m.startswith(("registry.ingest", "registry.store")) for m in modules[name]), name
+    mappers = [n for n in READERS if "registry.redcap.header" in modules[n]]
+    assert sorted(mappers) == ["csv_reader.py", "json_reader.py", "odm_records.py", "readstat.py"]
+    defined = [p.name for p in (PACKAGE / "redcap").glob("*.py") if "def map_header(" in p.read_text()
+               or "def _map_header(" in p.read_text()]
+    assert defined == ["header.py"]
+
+
+def test_no_redcap_module_imports_a_private_name_of_another():
+    for path in (PACKAGE / "redcap").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("registry."):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, (path.name, node.module, private)
+
+
+def test_the_api_module_only_fetches():
+    modules = imported_modules("redcap")["api.py"]
+    assert not any(m.startswith(("registry.ingest", "registry.store", "registry.redcap.export",
+                                 "registry.redcap.tidy", "registry.pull")) for m in modules), modules
+
+
+def test_no_reader_module_is_over_400_lines():
+    long = {p.name: n for p in [*(PACKAGE / "redcap").glob("*.py"), PACKAGE / "ingest.py", PACKAGE / "pull.py"]
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

@@ -37,20 +37,24 @@ def test_the_paired_table_has_the_pilots_layout_with_r_reference_numbers(report)
     lines = table.splitlines()
     assert lines[2] == (
         "| Outcome | n | Left out | Baseline mean (SD) | Week 8 mean (SD) | Mean Δ [95% CI] | p | Cohen's d "
-        "| t | df | p (Holm) | Hedges' g | n for 80% power* |"
+        "| t | df | p (Holm) | Hedges' g |"
     )
     # t.test(wk8_1, base1, paired = TRUE): mean -8.4 [-13.18, -3.62], p 0.00324, t -3.97, df 9
     assert lines[4] == (
         "| MADRS | 10 | 2 (2 no follow-up) | 30.5 (3.0) | 22.1 (4.5) | −8.40 [−13.18, −3.62] | 0.003 "
-        "| −1.26 | −3.97 | 9 | 0.006 | −1.15 | 8 |"
+        "| −1.26 | −3.97 | 9 | 0.006 | −1.15 |"
     )
-    assert lines[5] == "| PHQ-9 | 0 | 12 (12 neither) | – | – | – | – | – | – | – | – | – | – |"
+    assert lines[5] == "| PHQ-9 | 0 | 12 (12 neither) | – | – | – | – | – | – | – | – | – |"
     other = section(md, "### Week 8 vs Baseline: Esketamine alone").splitlines()
     # t.test(wk8_2, base2, paired = TRUE): mean 1.625 [-0.37, 3.62], p 0.0955, t 1.93, df 7
     assert other[4] == (
         "| MADRS | 8 | 4 (1 no baseline, 3 no follow-up) | 28.6 (2.7) | 30.2 (3.0) "
-        "| 1.62 [−0.37, 3.62] | 0.096 | 0.68 | 1.93 | 7 | 0.096 | 0.61 | 19 |"
+        "| 1.62 [−0.37, 3.62] | 0.096 | 0.68 | 1.93 | 7 | 0.096 | 0.61 |"
     )
+    # the planning figure (pairs for 80% power at the observed d_z) is in the appendix
+    appendix = section(md, "## Appendix: planning figures")
+    assert "| Sirolimus-augmented esketamine | Week 8 | MADRS | 10 | −1.26 | 8 |" in appendix
+    assert "| Esketamine alone | Week 8 | MADRS | 8 | 0.68 | 19 |" in appendix
 
 
 def test_there_is_one_paired_table_per_visit_and_cohort(report):
@@ -62,11 +66,16 @@ def test_there_is_one_paired_table_per_visit_and_cohort(report):
 def test_the_flow_of_counts_goes_from_records_to_visits(report):
     _, md, _ = report
     assert section(md, "## Flow of records").splitlines()[2:] == [
-        "| Cohort | Records | Eligible | Per-protocol | With Week 8 | With Week 16 |",
-        "|---|---:|---:|---:|---:|---:|",
-        "| Sirolimus-augmented esketamine | 13 | 13 | 12 | 10 | 0 |",
-        "| Esketamine alone | 13 | 13 | 12 | 9 | 0 |",
-        "| Total | 26 | 26 | 24 | 19 | 0 |",
+        "| Cohort | Records | Eligible | Per-protocol set | With Week 8 | With Week 16 | Not at risk of relapse "
+        "| At risk of relapse |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Sirolimus-augmented esketamine | 13 | 13 | 12 | 10 | 0 | 0 | 12 |",
+        "| Esketamine alone | 13 | 13 | 12 | 9 | 0 | 0 | 12 |",
+        "| Total | 26 | 26 | 24 | 19 | 0 | 0 | 24 |",
+        "",
+        "Eligible: every eligibility criterion met. Per-protocol set: the analysis population "
+        "(eligibility.elig_included = 1). “With” a visit: records of the per-protocol set with a total on any "
+        "outcome at that visit.",
     ]
 
 

@@ -163,7 +163,7 @@ def baseline_rows(con: duckdb.DuckDBPyConnection, variables, subjects: pd.DataFr
         if var.kind == "checkbox":
             boxes = [col for col in rel_cols if col.startswith(f"{var.field}___") and not col.endswith("___unk")]
             data = _values(con, var, boxes)
-            ticked = data.groupby("record_id")[boxes].agg(lambda s: bool(s.fillna(False).astype(bool).any()))
+            ticked = data[boxes].fillna(False).astype(bool).groupby(data["record_id"]).any()
             codes = {col: col[len(var.field) + 3 :].replace("_", "-") for col in boxes}
             for cohort, group in groups:
                 mine = ticked.reindex(group["record_id"]).fillna(False).astype(bool)

@@ -91,7 +91,7 @@ def disposition_rows(counts: pd.DataFrame, subjects: pd.DataFrame, cohorts: list
 
 def compute_disposition(con: duckdb.DuckDBPyConnection, plan, f: DispositionFields, subjects) -> list[dict]:
     """Stage the plan's disposition fields and return the ``disposition`` rows."""
-    from registry.analysis.exposure import choice_labels
+    from registry.analysis.choices import choice_labels
     from registry.analysis.stage import run_sql
 
     stage_disposition(con, plan, f)

@@ -111,25 +111,6 @@ def stage_exposure(con: duckdb.DuckDBPyConnection, plan, f: ExposureFields) -> N
     ).to_view("_doses", replace=True)
 
 
-def choice_labels(con: duckdb.DuckDBPyConnection, field: str) -> dict[str, str]:
-    """Code -> label of a field's choices in the registry's dictionary ({} if it has none)."""
-    import duckdb
-
-    from registry.analysis.stage import read_sql
-
-    try:
-        rows = con.execute(read_sql("choice_labels"), {"field": field}).fetchall()
-    except duckdb.CatalogException:
-        return {}
-    out = {}
-    for (text,) in rows:
-        for part in (text or "").split("|"):
-            code, _, label = part.partition(",")
-            if code.strip() and label.strip():
-                out[code.strip()] = label.strip()
-    return out
-
-
 def code_text(value) -> str | None:
     """A choice code as text: 56.0 -> "56"; None stays None."""
     import pandas as pd
@@ -215,6 +196,7 @@ def exposure_rows(
 
 def compute_exposure(con: duckdb.DuckDBPyConnection, plan, f: ExposureFields) -> list[dict]:
     """Stage the plan's exposure fields and return the ``exposure`` rows (needs ``_subjects``)."""
+    from registry.analysis.choices import choice_labels
     from registry.analysis.stage import run_sql
 
     stage_exposure(con, plan, f)

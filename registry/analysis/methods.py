@@ -201,8 +201,9 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
     )
     power = (
         "No post-hoc (“observed”) power is reported: it is a function of the p-value and adds "
-        "nothing. As a planning figure only, each paired test shows the number of complete pairs a "
-        f"future study would need for {plan.power_target * 100:g}% power if the true d_z equalled the "
-        "observed one (noncentral t, the test's sidedness and α)."
+        "nothing. As a planning figure only, the report's appendix gives, per paired test, the "
+        "number of complete pairs a future study would need for "
+        f"{plan.power_target * 100:g}% power if the true d_z equalled the observed one (noncentral t, "
+        "the test's sidedness and α)."
     )
     return [population, paired, rates, relapse, power]

@@ -39,7 +39,7 @@ def contract(design: Design, mats: list[np.ndarray]) -> np.ndarray:
     """
     out = None
     for pat, mat in zip(design.patterns, mats, strict=True):
-        term = np.einsum("mab,abij->mij", mat, pat.cross, optimize=True)
+        term = np.tensordot(mat, pat.cross, axes=([1, 2], [0, 1]))  # einsum "mab,abij->mij"
         out = term if out is None else out + term
     return out
 

@@ -104,10 +104,20 @@ INT_KEYS = {
 }
 
 
+class JsonReady(list):
+    """A list whose items are already JSON-ready (from :func:`records`): :func:`to_json_value`
+    returns it as it is instead of walking its values again."""
+
+
 def to_json_value(value: Any, key: str = "") -> Any:
     """A JSON-ready value: numpy scalars to Python, NaN/NA/inf to None, whole ints as int."""
-    if value is None:
-        return None
+    kind = type(value)  # the plain types first: results.json has about a million values
+    if value is None or kind is str or kind is bool or kind is int or kind is JsonReady:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            return None
+        return int(value) if key in INT_KEYS and value.is_integer() else value
     if isinstance(value, dict):
         return {str(k): to_json_value(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -132,10 +142,10 @@ def to_json_value(value: Any, key: str = "") -> Any:
 
 def records(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
     """Rows of ``frame`` as JSON-ready dicts with exactly ``keys``, in that order."""
-    out = []
-    for row in frame.to_dict("records"):
-        out.append({k: to_json_value(row.get(k), k) for k in keys})
-    return out
+    columns = [
+        [to_json_value(v, k) for v in frame[k].tolist()] if k in frame else [None] * len(frame) for k in keys
+    ]
+    return JsonReady(dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True))
 
 
 def build_results(
@@ -239,7 +249,8 @@ def build_results(
             "adverse_events": analysis.adverse_events,
             "exposure": analysis.exposure,
             "disposition": analysis.disposition,
-            "trajectories": to_columns(trajectory_data(analysis.pairs, plan)),
+            "choice_labels": analysis.choice_labels,
+            "trajectories": {k: JsonReady(v) for k, v in to_columns(trajectory_data(analysis.pairs, plan)).items()},
             "methods": methods,
         }
     )

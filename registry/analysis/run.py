@@ -47,6 +47,7 @@ class Analysis:
     mmrm: list = field(default_factory=list)  # results.json `mmrm` (registry.analysis.mmrm)
     exposure: list = field(default_factory=list)  # registry.analysis.exposure rows
     disposition: list = field(default_factory=list)  # registry.analysis.disposition rows
+    choice_labels: dict = field(default_factory=dict)  # registry.analysis.choices
 
 
 @dataclass
@@ -59,15 +60,23 @@ class AnalyzeResult:
     analysis: Analysis
 
 
-def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None) -> Analysis:
+#: Steps :func:`analyze` reports to its ``progress`` callback (the report adds one more).
+STEPS = 8
+
+
+def compute_analysis(
+    con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings: dict | None = None, progress=None
+) -> Analysis:
     """Stage the plan's data and run every prespecified analysis (steps 3 and 4).
 
-    ``timings``, if given, receives the seconds each step took.
+    ``timings``, if given, receives the seconds each step took; ``progress(step)`` is called
+    as each step ends.
     """
     import time
 
     from registry.analysis import (
         baseline_table,
+        choices,
         disposition,
         exposure,
         mmrm,
@@ -86,6 +95,8 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings
 
     def tick(name: str) -> None:
         nonlocal clock
+        if progress is not None:
+            progress(name.removesuffix("_s").replace("_", " "))
         if timings is not None:
             now = time.perf_counter()
             timings[name] = now - clock
@@ -154,6 +165,7 @@ def compute_analysis(con: duckdb.DuckDBPyConnection, plan: AnalysisPlan, timings
         adverse_events=ae_rows,
         exposure=exposure_rows,
         disposition=disposition_rows,
+        choice_labels=choices.shown_choice_labels(con, plan),
     )
 
 
@@ -174,6 +186,7 @@ def analyze(
     override_reason: str | None = None,
     check_gate: bool = True,
     timings: dict | None = None,
+    progress=None,
 ) -> AnalyzeResult:
     """Run the plan on the registry's current batch and write ``results.json``.
 
@@ -197,6 +210,8 @@ def analyze(
         False only for benchmarks (``bench/bench_analyze.py``).
     timings : dict, optional
         Receives seconds per step.
+    progress : callable, optional
+        ``progress(step: str)`` is called as each of the :data:`STEPS` steps ends (a progress bar).
 
     Raises
     ------
@@ -225,7 +240,7 @@ def analyze(
             check_gate_status(gate, batch["batch_id"], override_reason)
         lock = read_lock_status(con, plan)
         check_plan_lock(lock, plan, exploratory)
-        analysis = compute_analysis(con, plan, timings)
+        analysis = compute_analysis(con, plan, timings, progress)
     finally:
         con.close()
     now = datetime.now(UTC).replace(microsecond=0)
@@ -248,6 +263,8 @@ def analyze(
     results["since_previous"] = compute_since_previous(db, batch["batch_id"], plan, results)
     path = write_json(out / "results.json", results, allow_nan=False)
     record_run(db, batch["batch_id"], out, results, plan)
+    if progress is not None:
+        progress("results.json written")
     if timings is not None:
         timings["total_s"] = time.perf_counter() - start
     return AnalyzeResult(out, results, [path], analysis)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from registry import sqltext
 from registry.checks.query_text import Labels, compose_query
 from registry.checks.suites import Check
-from registry.sqltext import quote_ident
+from registry.sqltext import insert_rows, quote_ident
 
 read_sql = sqltext.reader("registry.checks")
 
@@ -29,25 +29,13 @@ def add_context(con, schema: str, checks: dict[str, Check]) -> None:
     labels = read_labels(con, schema)
     _fill_values(con, schema, labels)
     con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
-    rows = con.execute("select query_id, field, rule, event, value, expectation from __context").fetchall()
-    sentences: dict[tuple, str] = {}  # many findings share field, rule, event and value
-    texts = []
-    for qid, *key in rows:
-        if (text := sentences.get(tuple(key))) is None:
-            field, rule, event, value, expectation = key
-            text = sentences[tuple(key)] = compose_query(field, rule, event, value, checks.get(expectation), labels)
-        texts.append((qid, text))
-    con.execute("create or replace temp table __texts (query_id varchar, query varchar)")
-    if texts:
-        import pyarrow as pa
-
-        table = pa.table({"query_id": [t[0] for t in texts], "query": [t[1] for t in texts]})
-        con.register("__texts_arrow", table)
-        con.execute("insert into __texts select * from __texts_arrow")
-        con.unregister("__texts_arrow")
-    con.execute("create or replace temp table __context as "
-                "select c.*, t.query from __context as c left join (select distinct * from __texts) as t "
-                "using (query_id)")
+    # many findings share field, rule, event and value: one sentence per distinct key
+    keys = con.execute("select distinct field, rule, event, value, expectation from __context").fetchall()
+    texts = [(*key, compose_query(*key[:4], checks.get(key[4]), labels)) for key in keys]
+    con.execute("create or replace temp table __texts (field varchar, rule varchar, event varchar, "
+                "value varchar, expectation varchar, query varchar)")
+    insert_rows(con, "__texts", texts)
+    con.execute(read_sql("findings_text.sql"))
 
 
 def read_labels(con, schema: str) -> Labels:

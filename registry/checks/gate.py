@@ -25,7 +25,7 @@ from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_
 from registry.checks.findings_context import add_context
 from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
-from registry.sqltext import quote_ident
+from registry.sqltext import insert_rows, quote_ident
 
 read_sql = sqltext.reader("registry.checks")
 
@@ -60,7 +60,7 @@ class GateResult:
         }
 
 
-def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> GateResult:
+def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, progress=None) -> GateResult:
     """Run every suite of ``checks_dir`` on the current batch of the registry ``con``.
 
     Parameters
@@ -73,6 +73,8 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
         Write findings and the run. With False, they are written and rolled back (timing).
     only : callable, optional
         ``only(check) -> bool`` keeps a subset of the checks (benchmarks, tests).
+    progress : callable, optional
+        ``progress(step: str)`` is called as each of 3 steps ends (a progress bar).
 
     Raises
     ------
@@ -82,6 +84,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     from registry import store as registry_store
 
     started = time.perf_counter()
+    step = progress or (lambda _name: None)
     batch = registry_store.get_batch(con)
     suites = load_suites(checks_dir)
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
@@ -89,6 +92,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
     timings = {"load": time.perf_counter() - started}
     _prepare(con, batch.schema, suites, only)
     timings["compile"] = time.perf_counter() - started - timings["load"]
+    step("checks run")
     t0 = time.perf_counter()
     con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
@@ -100,9 +104,11 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None) -> G
         "count(*) filter (where severity = 'warning' and status <> 'confirmed') from __context"
     ).fetchone()
     timings["findings"] = time.perf_counter() - t0
+    step("findings")
     t0 = time.perf_counter()
     _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
     timings["store"] = time.perf_counter() - t0
+    step("stored")
     findings = _dicts(con, f"select * from __context order by {_ORDER}")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
     by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
@@ -178,12 +184,10 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
         )
     con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
                 "expectation varchar, rule varchar, severity varchar)")
-    if checks:
-        con.executemany("insert into __checks values (?, ?, ?, ?, ?)", checks)
+    insert_rows(con, "__checks", checks)
     con.execute("update __checks set expectation = suite || '/' || expectation")
     con.execute("create or replace temp table __check_fields (check_idx integer, field varchar)")
-    if fields:
-        con.executemany("insert into __check_fields values (?, ?)", fields)
+    insert_rows(con, "__check_fields", fields)
     con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
                 "field varchar, check_idx integer)")
     if branches:  # one insert: a scan per table for its row-level checks, a query per other check
@@ -193,8 +197,8 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
         except duckdb.Error:
             _blame(con, blame)
             raise
-    if type_hits:
-        con.executemany("insert into __hits values (?, ?, ?, ?, ?)", type_hits)
+    insert_rows(con, "__hits", type_hits)
+
 
 
 def _blame(con, branches: list[tuple[str, list, str]]) -> None:
@@ -214,13 +218,12 @@ def _type_ok(actual: str, type_list: list[str]) -> bool:
 def _check_query(con, sql: str, params: list, where: str) -> None:
     """Bind (not run) a suite's SQL, so a bad query is reported with its file."""
     try:
-        con.execute(f"describe {sql}", params).fetchall()
+        cols = con.execute(f"describe {sql}", params).fetchall()
     except duckdb.Error as exc:  # binder, parser or catalog error in the suite's SQL
         first = str(exc).splitlines()[0]
         raise ChecksError(f"the expectation's SQL does not run on this batch: {first}", where=where,
                           fix="fix the query (it must return record_id, redcap_event_name, "
                               "redcap_repeat_instance and field)") from None
-    cols = [r[0] for r in con.execute(f"describe {sql}", params).fetchall()]
     if len(cols) != 4:
         raise ChecksError("the expectation's SQL must return 4 columns", where=where,
                           fix="return record_id, redcap_event_name, redcap_repeat_instance and field")

@@ -229,7 +229,7 @@ def parse_dictionary(data: bytes, source: str = "<dictionary>") -> Dictionary:
     else:
         rows = _csv_rows(text, source)
     warnings: list[str] = []
-    fields = [_row_to_field(r, source, i, warnings) for i, r in rows]
+    fields = [row_to_field(r, source, i, warnings) for i, r in rows]
     if not fields:
         raise DictionaryError("the data dictionary has no fields", where=source,
                               fix="download the dictionary again from REDCap")
@@ -337,7 +337,7 @@ def _delimiter(text: str) -> str:
     return max(DELIMITERS, key=known)  # ties (no known column) keep ','
 
 
-def _row_to_field(r: dict, source: str, line: int, warnings: list[str] | None = None) -> Field:
+def row_to_field(r: dict, source: str, line: int, warnings: list[str] | None = None) -> Field:
     """One dictionary row as a field; what was read leniently is added to ``warnings``."""
     def get(key: str) -> str:
         return (r.get(key) or "").strip()

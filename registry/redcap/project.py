@@ -145,7 +145,7 @@ def load_project(
         missing_codes=tuple(missing_codes) if missing_codes is not None else STANDARD_MISSING_CODES,
         study_day_anchor=study_day_anchor,
     )
-    _check_anchor(project)
+    check_anchor(project)
     return project
 
 
@@ -172,7 +172,7 @@ def load_default_project(directory: Path | None = None) -> Project:
     return project
 
 
-def _check_anchor(project: Project) -> None:
+def check_anchor(project: Project) -> None:
     anchor = project.study_day_anchor
     if not anchor:
         return

@@ -7,7 +7,7 @@ exact form, dates as ``YYYY-MM-DD``, datetimes as ``YYYY-MM-DD HH:MM`` (with ``:
 ``datetime_seconds`` validations), times as ``HH:MM`` (``HH:MM:SS`` for ``time_hh_mm_ss``),
 empty strings and system-missing numbers as NULL. Value labels are not applied: the codes
 are the data. Then the file takes the CSV path's checks: header mapped against the
-dictionary, rows, keys, label detection (:func:`registry.redcap.export.read_export`).
+dictionary (:func:`registry.redcap.header.map_header`), rows, keys, label detection.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.errors import InputFileError
+from registry.redcap.header import map_header
 from registry.redcap.project import Project
+from registry.redcap.rawfile import READSTAT_SUFFIXES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-READSTAT_SUFFIXES = {".sav": "SPSS .sav", ".zsav": "SPSS .zsav", ".dta": "Stata .dta"}
 MAX_EXACT_INT = 2**53
 
 
@@ -131,7 +132,7 @@ def load_readstat(con, source: Path, project: Project, info, *, ignore_extra: bo
                   encoding: str | None = None) -> list[str]:
     """Load an SPSS/Stata export into the temp table ``raw`` (text cells); return the header.
 
-    Follows :func:`registry.redcap.export._load_json`: the header is mapped and checked against
+    Follows the JSON reader (:mod:`registry.redcap.json_reader`): the header is mapped and checked against
     the dictionary, the record-ID column becomes ``record_id`` and ``__row`` numbers the rows.
 
     Parameters
@@ -156,13 +157,11 @@ def load_readstat(con, source: Path, project: Project, info, *, ignore_extra: bo
     """
     import pyarrow as pa
 
-    from registry.redcap.export import _map_header
-
     frame = read_readstat_frame(source, encoding)
     if len(frame.columns) == 0:
         raise InputFileError("the file has no variables", where=str(info.path), fix="export the data again")
     names = [str(c) for c in frame.columns]
-    header = _map_header(list(names), project, info.path, ignore_extra, info)
+    header = map_header(list(names), project, info.path, ignore_extra, info)
     rid = project.dictionary.record_id_field
     by_name = project.dictionary.by_name
     columns = {"__row": pa.array(range(1, len(frame) + 1), type=pa.int64())}

@@ -4,14 +4,16 @@ REDCapTidieR's model: each instrument's rows are keyed by record, event and repe
 instance. A row of the export belongs to a form when it is that form's repeating-instrument
 row, or when it is a plain (or repeating-event) row with data on the form. Every cell is cast
 by its field's type; a value that does not fit goes to ``_cast_failures`` and a missing-data
-code to ``_missing_values``, never silently to NULL.
+code to ``_missing_values``, never silently to NULL. A value on a row where its form cannot be
+(another repeating instrument's row, or an event the form is not mapped to) goes to
+``_misplaced_values``: the ingest refuses it, or with ``--ignore-misplaced`` keeps it there only.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from registry.redcap import misplaced
 from registry.redcap.columns import Column, form_columns, missing_code_columns
 from registry.redcap.project import Project
 from registry.sqltext import quote_ident
@@ -32,6 +34,14 @@ class FormPlan:
 
     def data_columns(self) -> list[Column]:
         return [c for c in self.columns if c.name in self.present]
+
+    def cells(self, missing_cols: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+        """The export columns of the form (missing-code checkboxes too), and those whose '0' is REDCap's filler."""
+        fields = {c.field_name for c in self.columns}
+        extra = [col for col, (fname, _code) in missing_cols.items() if fname in fields and col in self.present]
+        data = self.data_columns()
+        fillers = [c.name for c in data if c.kind == "bool" or c.name == f"{self.form}_complete"]
+        return [c.name for c in data] + extra, fillers + extra
 
 
 def plan_forms(project: Project, header: list[str], dropped: set[str]) -> list[FormPlan]:
@@ -78,8 +88,12 @@ def _anchored(c: Column, project: Project) -> bool:
 
 
 def write_form_tables(con, project: Project, header: list[str], schema: str, dropped: set[str],
-                      on_form=None) -> dict[str, dict[str, int]]:
-    """Create ``<schema>.<form>`` for every form, and the side tables. Returns counts per form."""
+                      on_form=None, *, ignore_misplaced: bool = False, source: str = "") -> dict[str, dict[str, int]]:
+    """Create ``<schema>.<form>`` for every form, and the side tables. Returns counts per form.
+
+    Values on rows where their form cannot be raise :class:`ExportError` naming the first (``source``
+    is the export's name), unless ``ignore_misplaced``: then they are kept in ``_misplaced_values`` only.
+    """
     s = quote_ident(schema)
     anchor = project.study_day_anchor
     if anchor:
@@ -90,24 +104,33 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
                 "redcap_repeat_instance integer, field varchar, raw_value varchar, reason varchar)")
     con.execute(f"create table {s}._missing_values (form varchar, record_id varchar, redcap_event_name varchar, "
                 "redcap_repeat_instance integer, field varchar, code varchar)")
+    con.execute(f"create table {s}._misplaced_values ({misplaced.TABLE_COLUMNS})")
+    plans = plan_forms(project, header, dropped)
+    cells = {plan.form: plan.cells(missing_cols) for plan in plans}
+    suspect = misplaced.suspect_forms(con, project, cells)
     counts: dict[str, dict[str, int]] = {}
     dag = "r.redcap_data_access_group" if "redcap_data_access_group" in header else "cast(null as varchar)"
     join = "left join __anchor a on a.record_id = r.record_id" if anchor else ""
-    for plan in plan_forms(project, header, dropped):
-        route = _route_sql(plan, missing_cols)
+    for plan in plans:
+        # only a form with values where it cannot be needs its rows told apart (most exports have none)
+        placed = misplaced.placed_sql(project) if plan.form in suspect else "true"
+        params = {"form": plan.form, "events": misplaced.form_events(project, plan.form)}
+        route = f"{_route_sql(plan, missing_cols)} and {placed}"
         values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
         table = f"{s}.{quote_ident(plan.form)}"
-        con.execute(
-            f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
-            f"  r.__row from raw r {join} where {route}",
-            {"form": plan.form},
-        )
-        _write_side_rows(con, project, plan, s, table, codes, missing_cols)
+        sql = (f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
+               f"  r.__row from raw r {join} where {route}")
+        con.execute(sql, misplaced.bound(sql, params))
+        _write_side_rows(con, project, plan, s, table, codes, missing_cols, placed, params)
+        if plan.form in suspect:
+            misplaced.write_misplaced(con, f"{s}._misplaced_values", plan.form, *cells[plan.form], placed, params)
         con.execute(f"alter table {table} drop column __row")
         rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
         counts[plan.form] = {"rows": rows, "records": records}
         if on_form:
             on_form(plan.form)
+    if not ignore_misplaced:
+        misplaced.refuse(con, f"{s}._misplaced_values", source)
     return counts
 
 
@@ -124,8 +147,8 @@ def _write_anchor(con, project: Project, header: list[str]) -> None:
         con.execute("create or replace temp table __anchor (record_id varchar, __anchor date)")
 
 
-def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str,
-                     codes: list[str], missing_cols: dict[str, tuple[str, str]]) -> None:
+def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str, codes: list[str],
+                     missing_cols: dict[str, tuple[str, str]], placed: str, params: dict) -> None:
     """Cells that did not survive their cast, and missing-data codes, of one form's columns.
 
     A typed cell that is NULL where the export cell was not is a failed cast (or a missing-data
@@ -148,32 +171,31 @@ def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str,
         x = f"r.{quote_ident(c.name)}"
         if c.kind == "bool":
             fails.append(f"select {keys_r}, '{c.name}', {x}, 'not a checkbox value (0 or 1)' from raw r "
-                         f"where {x} is not null and {x} not in ('0', '1')")
+                         f"where {x} is not null and {x} not in ('0', '1') and {placed}")
         elif c.kind == "text":
-            missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r where list_contains($codes, {x})")
+            missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r "
+                           f"where list_contains($codes, {x}) and {placed}")
     form_fields = {c.field_name for c in plan.columns}
-    params = {"form": plan.form, "codes": codes}
     for col, (fname, code) in missing_cols.items():
         if fname in form_fields and col in plan.present:
-            n = len(params)  # the code is a bound value: a code such as O'K is data, not SQL
-            params |= {f"field_{n}": fname, f"code_{n}": code}
-            missing.append(f"select {keys_r}, $field_{n}, $code_{n} from raw r where r.{quote_ident(col)} = '1'")
+            n = len(missing)  # the code is a bound value: a code such as O'K is data, not SQL
+            params = params | {f"mfield_{n}": fname, f"mcode_{n}": code}
+            x = f"r.{quote_ident(col)}"
+            missing.append(f"select {keys_r}, $mfield_{n}, $mcode_{n} from raw r where {x} = '1' and {placed}")
+            fails.append(f"select {keys_r}, '{col}', {x}, 'not a checkbox value (0 or 1)' from raw r "
+                         f"where {x} is not null and {x} not in ('0', '1') and {placed}")
     joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
                        for c in typed)
     if typed:  # the export cells and their typed values side by side, once for both inserts
         con.execute(f"create or replace temp table j as select r.record_id, r.redcap_event_name, "
                     f"r.redcap_repeat_instance, {joined} from raw r join {table} t on t.__row = r.__row")
+    params = params | {"codes": codes}
     if fails:
-        _execute(con, f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
+        sql = f"insert into {s}._cast_failures " + "\nunion all\n".join(fails)
+        con.execute(sql, misplaced.bound(sql, params))
     if missing:
-        _execute(con, f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
-
-
-def _execute(con, sql: str, params: dict) -> None:
-    """Run ``sql`` with the parameters it names (DuckDB refuses any it does not use: a form of only
-    checkboxes and text, without ``<form>_complete``, names no ``$codes`` among its failures)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    con.execute(sql, {k: v for k, v in params.items() if k in used})
+        sql = f"insert into {s}._missing_values " + "\nunion all\n".join(missing)
+        con.execute(sql, misplaced.bound(sql, params))
 
 
 def write_records(con, header: list[str], schema: str) -> int:

@@ -6,8 +6,15 @@ from __future__ import annotations
 from registry.analysis.plan import AnalysisPlan
 from registry.report.tables import fmt
 
-SEVERITY = {"1": "Mild", "2": "Moderate", "3": "Severe"}
-RELATED = {"1": "Not related", "2": "Possibly", "3": "Probably", "4": "Definitely"}
+AE_CATEGORIES = ("any", "serious", "severity", "related", "term")
+
+
+def _code_order(level: str | None):
+    """Sort key: numeric codes by value, others after them as text."""
+    try:
+        return (0, float(level), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(level))
 
 
 def _cell(row: dict | None) -> str:
@@ -27,6 +34,7 @@ def baseline_table(results: dict, plan: AnalysisPlan) -> dict:
     """Columns (each cohort, then all) and rows: one per continuous variable, one heading row plus
     one per level for categorical/checkbox variables, and a "missing" count per variable."""
     rows = results.get("baseline_characteristics") or []
+    labels = results.get("choice_labels") or {}
     columns = [*(str(c) for c, _ in plan.cohorts), "all"]
     headers = [label for _, label in plan.cohorts] + ["All"]
     key = {(r["variable"], r["level"], str(r["cohort"]) if r["cohort"] is not None else "all"): r for r in rows}
@@ -44,7 +52,8 @@ def baseline_table(results: dict, plan: AnalysisPlan) -> dict:
             out.append({"label": f"{label}: n (%)", "cells": [""] * len(columns), "level": False})
             for level in levels:
                 cells = [_cell(key.get((variable, level, c))) for c in columns]
-                out.append({"label": f"code {level}", "cells": cells, "level": True})
+                name = labels.get(variable, {}).get(level)
+                out.append({"label": f"{name} ({level})" if name else f"code {level}", "cells": cells, "level": True})
         first = levels[0]
         missing = [str(key[(variable, first, c)]["missing"]) if (variable, first, c) in key else "–" for c in columns]
         out.append({"label": "missing", "cells": missing, "level": True})
@@ -54,15 +63,22 @@ def baseline_table(results: dict, plan: AnalysisPlan) -> dict:
 def adverse_events_table(results: dict, plan: AnalysisPlan) -> list[dict]:
     """Rows: category, level (labelled), then subjects (%) / events per cohort."""
     rows = results.get("adverse_events") or []
-    order: list[tuple[str, str | None]] = list(dict.fromkeys((r["category"], r["level"]) for r in rows))
+    labels = results.get("choice_labels") or {}
+    ae = plan.adverse_events
+    severity = labels.get(f"{ae.form}.{ae.severity}", {}) if ae is not None else {}
+    related = labels.get(f"{ae.form}.{ae.related}", {}) if ae is not None else {}
+    seen = list(dict.fromkeys((r["category"], r["level"]) for r in rows))
+    # any, serious, then severity and relatedness by code, then terms as ranked (most frequent first)
+    order = sorted(seen, key=lambda cl: (AE_CATEGORIES.index(cl[0]),
+                                         _code_order(cl[1]) if cl[0] in ("severity", "related") else (0, 0.0, "")))
     key = {(r["cohort"], r["category"], r["level"]): r for r in rows}
     out = []
     for category, level in order:
         name = {
             "any": "Any adverse event",
             "serious": "Any serious adverse event",
-            "severity": f"Worst severity: {SEVERITY.get(level or '', level)}",
-            "related": f"Strongest relatedness: {RELATED.get(level or '', level)}",
+            "severity": f"Worst severity: {severity.get(level or '', level)}",
+            "related": f"Strongest relatedness: {related.get(level or '', level)}",
             "term": f"Term: {level}",
         }[category]
         cells = []

@@ -24,7 +24,7 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110)  # every figure is laid out by tight_layout already
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -288,7 +288,10 @@ def plot_km(results: dict, plan: AnalysisPlan) -> str:
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon * 1.02)
     ax.set_ylabel("Proportion relapse-free")
-    ax.set_xlabel("Days since day 0 (index date)")
+    pop = rel.get("population") or {}
+    onset = {"responders": "response", "remitters": "remission"}.get(pop.get("at_risk", "all"))
+    from_onset = onset is not None and pop.get("origin") == "onset"
+    ax.set_xlabel(f"Days since the onset of {onset}" if from_onset else "Days since day 0 (index date)")
     ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
     ax.grid(axis="y", color="#eee")
     days = sorted({r["day"] for r in rel["at_risk"]})

@@ -104,6 +104,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
     from registry.report import (
         clinical_tables,
         figures,
+        flow_diagram,
         mmrm_section,
         since_previous_section,
         tables,
@@ -116,6 +117,10 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "version": __version__,
         "banners": banners(results),
         "flow": tables.flow_table(results, plan),
+        "set_name": tables.set_name(results),
+        "relapse_scale": next((o.label for o in plan.outcomes if o.scale == plan.relapse.scale), plan.relapse.scale),
+        "power": tables.power_appendix(results, plan),
+        "power_pct": f"{results['power_target'] * 100:g}",
         "paired": tables.paired_tables(results, plan),
         "rates": tables.rates_table(results, plan),
         "mcnemar": tables.mcnemar_tables(results, plan),
@@ -147,6 +152,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "mmrm": mmrm_section.plot_mmrm(results, plan),
         "accrual": since_previous_section.plot_accrual(results, plan),
     }
+    context["flow_svg"] = flow_diagram.render_flow_svg(results, plan)
     html = env.get_template("report.html.j2").render(**context)
     return html, markdown
 

@@ -18,7 +18,7 @@ LEFT_OUT = {
     "n_missing_both": "neither",
     "n_out_of_window": "out of window",
 }
-FLOW_STEPS = {"records": "Records", "eligible": "Eligible", "included": "Per-protocol"}
+FLOW_STEPS = {"records": "Records", "eligible": "Eligible"}
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
@@ -58,8 +58,8 @@ def paired_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
         ``visit``, ``visit_label``, ``cohort``, ``cohort_label`` and ``rows``: per outcome
         ``scale``, ``n``, ``left_out``, ``baseline`` and ``followup`` (mean (SD)),
         ``change`` (``Mean Δ [95% CI]``), ``p`` (two-sided), ``p_one_sided``,
-        ``p_adjusted``, ``d`` (Cohen's d_z), ``g`` (Hedges' g_z), ``t``, ``df``,
-        ``n_for_power``.
+        ``p_adjusted``, ``d`` (Cohen's d_z), ``g`` (Hedges' g_z), ``t``, ``df``. (The n
+        for the plan's power target is in :func:`power_appendix`.)
     """
     labels = {o.scale: o.label for o in plan.outcomes}
     tables = []
@@ -88,7 +88,6 @@ def paired_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
                         "g": fmt(r["hedges_gz"]),
                         "t": fmt(r["t"]),
                         "df": "–" if r["df"] is None else str(r["df"]),
-                        "n_for_power": "–" if r["n_for_power"] is None else str(r["n_for_power"]),
                     }
                 )
             tables.append(
@@ -101,6 +100,33 @@ def paired_tables(results: dict, plan: AnalysisPlan) -> list[dict]:
                 }
             )
     return tables
+
+
+def power_appendix(results: dict, plan: AnalysisPlan) -> list[dict]:
+    """The planning appendix: per paired test, complete pairs, the observed d_z and the pairs a
+    future study would need for the plan's power target at that d_z (``results.json``
+    ``paired[].n_for_power``; not post-hoc power).
+
+    Returns
+    -------
+    list of dict
+        ``cohort_label``, ``visit_label``, ``scale``, ``n``, ``d``, ``n_for_power``.
+    """
+    labels = {o.scale: o.label for o in plan.outcomes}
+    return [
+        {
+            "cohort_label": plan.cohort_label(r["cohort"]),
+            "visit_label": plan.visit_label(r["visit"]),
+            "scale": labels.get(r["scale"], r["scale"]),
+            "n": str(r["n"]),
+            "d": fmt(r["cohens_dz"]),
+            "n_for_power": "–" if r["n_for_power"] is None else str(r["n_for_power"]),
+        }
+        for visit in plan.followup_visits
+        for code, _ in plan.cohorts
+        for r in results["paired"]
+        if r["visit"] == visit and r["cohort"] == code
+    ]
 
 
 def rates_table(results: dict, plan: AnalysisPlan) -> list[dict]:
@@ -193,21 +219,45 @@ def fmt_days(x: float | None) -> str:
     return "not reached" if x is None else f"{x:g}"
 
 
+def set_name(results: dict) -> str:
+    """The analysis set as the plan names it (``[population] name``), capitalised: ``Per-protocol``."""
+    name = results["population"]["name"]
+    return name[:1].upper() + name[1:]
+
+
 def flow_table(results: dict, plan: AnalysisPlan) -> dict:
-    """``header`` (step names) and ``rows`` (``cohort_label`` plus one count per step, and a total)."""
-    steps = list(FLOW_STEPS) + [f"with_{v}" for v in plan.followup_visits]
-    header = [FLOW_STEPS.get(s, f"With {plan.visit_label(s[5:])}") for s in steps]
-    rows, totals = [], [0] * len(steps)
+    """``header`` (step names) and ``rows`` (``cohort_label`` plus one count per step, and a total).
+
+    Steps: records, eligible, in the analysis set, with a total at each follow-up visit, then
+    not at risk and at risk of relapse (``results.json`` ``relapse``; "–" for records outside
+    the plan's cohorts, which are not analysed).
+    """
+    steps = list(FLOW_STEPS) + ["included"] + [f"with_{v}" for v in plan.followup_visits]
+    header = (
+        list(FLOW_STEPS.values())
+        + [f"{set_name(results)} set"]
+        + [f"With {plan.visit_label(s[5:])}" for s in steps[3:]]
+        + ["Not at risk of relapse", "At risk of relapse"]
+    )
+    rel = results["relapse"]
+    not_at_risk = rel["population"]["not_at_risk"]
+    rows, totals = [], [0] * (len(steps) + 2)
+    known = dict(plan.cohorts)
     for f in results["population"]["flow"]:
-        counts = [int(f.get(s) or 0) for s in steps]
-        totals = [a + b for a, b in zip(totals, counts, strict=True)]
-        known = dict(plan.cohorts)
+        counts: list[int | None] = [int(f.get(s) or 0) for s in steps]
+        analysed = f["cohort"] is not None and int(f["cohort"]) in known
+        if analysed:
+            code = int(f["cohort"])
+            counts += [int(not_at_risk.get(str(code), 0)), sum(1 for s in rel["subjects"] if s["cohort"] == code)]
+        else:
+            counts += [None, None]
+        totals = [a + (b or 0) for a, b in zip(totals, counts, strict=True)]
         label = (
             "No cohort code (not analysed)"
             if f["cohort"] is None
             else known.get(int(f["cohort"]), f"Cohort code {f['cohort']} (not in the plan; not analysed)")
         )
-        rows.append({"cohort_label": label, "counts": counts})
+        rows.append({"cohort_label": label, "counts": ["–" if n is None else n for n in counts]})
     rows.append({"cohort_label": "Total", "counts": totals})
     return {"header": header, "rows": rows}
 

@@ -39,16 +39,26 @@ def logrank_text(lr: dict) -> str:
     return "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, p = {fmt_p(lr['p'])}"
 
 
+def reason_words(at_risk: str, plan: AnalysisPlan) -> dict[str, str]:
+    """The reasons of ``relapse.population.not_at_risk_reasons`` in words."""
+    scale = next((o.label for o in plan.outcomes if o.scale == plan.relapse.scale), plan.relapse.scale)
+    return {
+        "no onset": "never remitted" if at_risk == "remitters" else "never responded",
+        "no baseline": f"no baseline {scale}",
+    }
+
+
 def relapse_population(results: dict, plan: AnalysisPlan) -> dict:
     """Who is at risk of relapse, from when, and who is not (per cohort, with reasons)."""
     pop = results["relapse"]["population"]
     labels = dict(plan.cohorts)
     who = AT_RISK[pop["at_risk"]].format(pct=plan.response_min_reduction_percent)
     origin = "the onset day" if pop["origin"] == "onset" else "day 0"
+    words = reason_words(pop["at_risk"], plan)
     not_at_risk = []
     for code, n in pop["not_at_risk"].items():
         reasons = pop.get("not_at_risk_reasons", {}).get(code, {})
-        detail = ", ".join(f"{k}: {v}" for k, v in reasons.items())
+        detail = ", ".join(f"{words.get(k, k)}: {v}" for k, v in reasons.items())
         not_at_risk.append({"cohort_label": labels[int(code)], "n": n, "reasons": detail or "–"})
     return {
         "text": f"At risk of relapse: {who}; time counts from {origin}.",

@@ -1,0 +1,81 @@
+"""200,000 patients on one small machine: ingest, validate and analyze, each under 2 GB.
+
+Generates the seeded 200,000-patient export (about 4.5 million rows; streamed, see
+``sample_data.generate``), then runs, each as a fresh process with its peak memory (RSS):
+
+1. DuckDB's own ``read_csv`` of the file into a DuckDB file, then ``registry ingest`` of it
+   into a new registry: the ratio is compared with the one ``bench_ingest.py`` reports at
+   20,000 (goal: no worse);
+2. ``registry validate`` (every suite of ``checks/``) on that registry;
+3. ``registry analyze`` and ``bench/pandas_script.py`` (the same statistics by hand, see
+   ``bench_analyze.py``), alternating.
+
+Each leg runs ``SCALE_ROUNDS`` times (default 1: a 200,000-patient run takes minutes and
+the machine is shared, so these are single runs, said in the output). GX on pandas is run
+at 20,000 patients only (``bench_gate.py``): at 200,000 its frames do not fit the 2 GB
+budget the toolkit is held to. ``--quick`` runs the same legs on 2,000 patients.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench._common import BIN, QUICK_PATIENTS, export_file, write_result
+from bench.bench_analyze import analyze_cmd, script_cmd
+from bench.bench_ingest import READ_CSV, run_with_rss
+
+PATIENTS = 200_000
+MEMORY_GOAL_MB = 2048
+
+
+def run_legs(export: Path, rounds: int) -> dict:
+    """Every leg ``rounds`` times in a fresh temporary folder; medians and peak RSS."""
+    legs: dict[str, list[tuple[float, float]]] = {}
+
+    def run(name: str, cmd: list[str]) -> None:
+        wall, peak, _ = run_with_rss(cmd)
+        legs.setdefault(name, []).append((wall, peak))
+
+    for i in range(rounds):
+        with tempfile.TemporaryDirectory(dir=export.parent) as tmp:
+            db = Path(tmp) / "registry.duckdb"
+            run("read_csv", [sys.executable, "-c", READ_CSV, str(export), str(Path(tmp) / "read_csv.duckdb")])
+            run("ingest", [str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
+            run("validate", [str(BIN / "registry"), "validate", "--db", str(db), "--json",
+                             "--html", str(Path(tmp) / "quality.html")])
+            order = [("analyze", analyze_cmd), ("script", script_cmd)]
+            for name, cmd in order if i % 2 == 0 else reversed(order):
+                run(name, cmd(db, Path(tmp) / name))
+    out: dict = {"rounds": rounds}
+    for name, runs in legs.items():
+        out[f"{name}_s"] = round(statistics.median(w for w, _ in runs), 2)
+        out[f"{name}_peak_rss_mb"] = round(max(p for _, p in runs))
+    out["ingest_vs_read_csv"] = round(out["ingest_s"] / out["read_csv_s"], 2)
+    out["analyze_vs_script"] = round(out["analyze_s"] / out["script_s"], 2)
+    out["under_memory_goal"] = all(out[f"{k}_peak_rss_mb"] < MEMORY_GOAL_MB for k in ("ingest", "validate", "analyze"))
+    return out
+
+
+def main(quick: bool = False) -> None:
+    n = QUICK_PATIENTS if quick else int(os.environ.get("SCALE_PATIENTS", PATIENTS))
+    export = export_file(n)
+    r = {"patients": n, "export_mb": round(export.stat().st_size / 1e6), **run_legs(export, int(os.environ.get(
+        "SCALE_ROUNDS", 1)))}
+    runs = "1 run each (single runs, not medians)" if r["rounds"] == 1 else f"median of {r['rounds']} runs"
+    print(f"scale {n:,} patients ({r['export_mb']} MB export), {runs}, shared 2-core machine:")
+    print(f"  ingest {r['ingest_s']} s vs DuckDB read_csv {r['read_csv_s']} s -> {r['ingest_vs_read_csv']}x; "
+          f"peak RSS {r['ingest_peak_rss_mb']} MB (read_csv {r['read_csv_peak_rss_mb']} MB)")
+    print(f"  validate {r['validate_s']} s; peak RSS {r['validate_peak_rss_mb']} MB "
+          "(GX on pandas: 20,000 patients only, bench_gate.py)")
+    print(f"  analyze {r['analyze_s']} s vs pandas script {r['script_s']} s -> {r['analyze_vs_script']}x; "
+          f"peak RSS {r['analyze_peak_rss_mb']} MB (script {r['script_peak_rss_mb']} MB)")
+    print(f"  every step under {MEMORY_GOAL_MB} MB: {r['under_memory_goal']}")
+    print(f"wrote {write_result('bench_scale', r)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Values on rows where their form cannot be: refused, or with ``--ignore-misplaced`` kept aside.
+
+A REDCap export row belongs to one repeating instrument (``redcap_repeat_instrument`` set) or to
+the event's non-repeating forms (and a repeating event's forms); in a longitudinal project only
+the forms mapped to the row's event can hold values. A value of another form on such a row
+(``madrs_1`` on an ``adverse_event`` row) belongs to no row of its form's table, so it would be
+lost: the ingest refuses it, naming record, event, instance and field, or keeps it in the batch's
+``_misplaced_values`` only. A checkbox or form-status ``0`` there is REDCap's filler, not a value.
+
+One pass over the export counts each column's values per (repeat instrument, event); only the
+forms with a count where they cannot be are then searched cell by cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+from registry.errors import ExportError
+from registry.redcap.project import Project
+from registry.sqltext import quote_ident, reader, render
+
+read_sql = reader("registry")
+
+TABLE_COLUMNS = ("form varchar, record_id varchar, redcap_event_name varchar, redcap_repeat_instance integer, "
+                 "redcap_repeat_instrument varchar, field varchar, raw_value varchar, reason varchar, data_row bigint")
+
+
+def placed_sql(project: Project) -> str:
+    """SQL predicate: form ``$form`` can be on export row r: the row is no other repeating instrument's,
+    and (when the instrument-event mapping is known) its event is one of ``$events``, the form's events."""
+    same = "(r.redcap_repeat_instrument is null or r.redcap_repeat_instrument = $form)"
+    return f"({same} and list_contains($events::varchar[], r.redcap_event_name))" if project.mapping else same
+
+
+def form_events(project: Project, form: str) -> list[str]:
+    """The events ``form`` is mapped to (empty when the mapping is not known)."""
+    return sorted({e for _arm, e, f in project.mapping or [] if f == form})
+
+
+def bound(sql: str, params: dict) -> dict:
+    """The parameters ``sql`` uses (DuckDB refuses any other)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
+def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[str]]]) -> set[str]:
+    """Forms with a value (or filler) in a column of theirs on a row where they cannot be.
+
+    ``cells``: form -> (its export columns, those of them whose '0' is filler).
+    """
+    owners = [(col, form) for form, (names, _fillers) in cells.items() for col in names]
+    if not owners:
+        return set()
+    counts = ", ".join(f"count({quote_ident(col)})" for col, _form in owners)
+    events = {form: set(form_events(project, form)) for form in cells}
+    suspect = set()
+    for ri, event, *n in con.execute(render(read_sql("misplaced_counts.sql"), counts=counts)).fetchall():
+        for (_col, form), count in zip(owners, n, strict=True):
+            if count and ((ri is not None and ri != form) or (project.mapping and event not in events[form])):
+                suspect.add(form)
+    return suspect
+
+
+def write_misplaced(con, table: str, form: str, names: list[str], fillers: list[str], placed: str,
+                    params: dict) -> None:
+    """The form's non-blank cells on rows where it cannot be, into ``table`` (``_misplaced_values``)."""
+    filler = set(fillers)
+    any_value = " or ".join(f"(r.{quote_ident(n)} is not null and r.{quote_ident(n)} <> '0')" if n in filler
+                            else f"r.{quote_ident(n)} is not null" for n in names)
+    sql = render(read_sql("misplaced_values.sql"), table=table, placed=placed,
+                 columns=", ".join(quote_ident(n) for n in names), any_value=any_value)
+    con.execute(sql, bound(sql, params | {"form": form, "fillers": fillers}))
+
+
+def refuse(con, table: str, source: str) -> None:
+    """Raise :class:`ExportError` naming the first misplaced values, if there are any."""
+    n = con.execute(f"select count(*) from {table}").fetchone()[0]
+    if not n:
+        return
+    first = con.execute(f"select data_row, record_id, redcap_event_name, redcap_repeat_instance, field, form, reason "
+                        f"from {table} order by data_row, field limit 5").fetchall()
+    cells = "; ".join(
+        f"data row {row}: record {rid}" + (f", event {ev}" if ev else "") + (f", instance {inst}" if inst else "")
+        + f", field {field}" for row, rid, ev, inst, field, _form, _reason in first)
+    _row, _rid, _ev, _inst, field, form, reason = first[0]
+    raise ExportError(
+        f"{n} value(s) are on rows where their form cannot be, e.g. {field} (form {form}) on {reason}: "
+        "REDCap never exports that, and the value would be lost",
+        where=f"{source}, {cells}" + (f" and {n - len(first)} more" if n > len(first) else ""),
+        fix="export the data again from REDCap (the file was edited or damaged), or pass --ignore-misplaced "
+            "to store the batch without these values (they are kept in the batch's _misplaced_values)",
+    )
