@@ -49,3 +49,36 @@ def write_result(name: str, result: dict) -> Path:
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+# Runs the command and prints its peak RSS (KB) to the file named first. The benchmark process
+# itself may hold gigabytes (GX, a 20k analysis in process): a child forked from it starts with
+# that RSS on Linux, so its ru_maxrss would be the parent's. Forked from this small launcher, the
+# peak is the command's own.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "proc = subprocess.Popen(sys.argv[2:])\n"
+    "_, status, usage = os.wait4(proc.pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float, str]:
+    """Run ``cmd`` in a fresh process: wall seconds, its peak RSS in MB, and its stdout.
+
+    Raises SystemExit with the command's stderr if it fails.
+    """
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rss, out, err = Path(tmp) / "rss", Path(tmp) / "out", Path(tmp) / "err"
+        with out.open("w") as fout, err.open("w") as ferr:
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(rss), *map(str, cmd)],
+                                  stdout=fout, stderr=ferr, cwd=ROOT)
+            wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{err.read_text()}")
+        return wall, int(rss.read_text()) / 1024, out.read_text()

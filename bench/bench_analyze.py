@@ -21,8 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench._common import BIN, ROOT, patients, registry_file, write_result
-from bench.bench_ingest import run_with_rss
+from bench._common import BIN, ROOT, patients, registry_file, run_measured, write_result
 
 SCRIPT = ROOT / "bench" / "pandas_script.py"
 
@@ -42,7 +41,7 @@ def compare_processes(db: Path, rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(rounds):
             for name, cmd in (("analyze", analyze_cmd), ("script", script_cmd)):
-                wall, peak, _ = run_with_rss(cmd(db, Path(tmp) / f"{name}{i}"))
+                wall, peak, _ = run_measured(cmd(db, Path(tmp) / f"{name}{i}"))
                 runs[name].append((wall, peak))
     med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
     return {

@@ -2,57 +2,36 @@
 registry's size, PNG (what the report embeds) against matplotlib's SVG output of the same
 figure, and the size of each.
 
-Runs ``registry analyze`` once on ``bench_out/figures_<N>.duckdb`` (built from a generated
-export with ``sample_data.generate`` and ``registry ingest`` on first use, or given as the
-first argument) to get its ``results.json``, then draws each figure ``REPEAT`` times per
-format, alternating the formats; prints medians and writes ``bench_out/bench_figures.json``.
+Runs ``registry analyze`` once on the shared benchmark registry (``bench._common``; or the
+registry given as the first argument) to get its ``results.json``, then draws each figure
+``REPEAT`` times per format, alternating the formats; prints medians and writes
+``bench_out/bench_figures.json``.
 
-Run:  .venv/bin/python bench/bench_figures.py [REGISTRY.duckdb]   (BENCH_PATIENTS=2000: quick)
+Run:  ``python -m bench.run figures`` (``--quick``: 2,000 patients), or
+``.venv/bin/python -m bench.bench_figures [REGISTRY.duckdb]``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench_out"
-PATIENTS = int(os.environ.get("BENCH_PATIENTS", "20000"))
 REPEAT = 3
 
 
-def registry_file() -> Path:
-    """The benchmark registry, generated and ingested on first use."""
-    OUT.mkdir(exist_ok=True)
-    db = OUT / f"figures_{PATIENTS}.duckdb"
-    if not db.exists():
-        export = OUT / f"export_{PATIENTS}.csv"
-        if not export.exists():
-            subprocess.run(
-                [sys.executable, "-m", "sample_data.generate", "--patients", str(PATIENTS), "--seed", "1",
-                 "--out", str(export)],
-                check=True,
-                cwd=ROOT,
-            )
-        registry = Path(sys.executable).with_name("registry")
-        subprocess.run([str(registry), "ingest", str(export), "--db", str(db)], check=True, cwd=ROOT)
-    return db
-
-
-def main() -> None:
+def main(quick: bool = False) -> None:
     import matplotlib.pyplot as plt
 
+    from bench._common import OUT, patients, registry_file
     from registry.analysis.plan import default_plan_path, read_plan
     from registry.report import figures, mmrm_section
     from registry.workflow import analyze
 
-    db = Path(sys.argv[1]) if len(sys.argv) > 1 else registry_file()
+    db = Path(sys.argv[1]) if __name__ == "__main__" and len(sys.argv) > 1 else registry_file(patients(quick))
     plan = read_plan(default_plan_path())
     with tempfile.TemporaryDirectory() as tmp:
         analyze(db, None, Path(tmp), exploratory=True, check_gate=False)
@@ -75,7 +54,7 @@ def main() -> None:
                     import io
 
                     buf = io.BytesIO()
-                    fig.savefig(buf, format=fmt, dpi=110, bbox_inches="tight")
+                    fig.savefig(buf, format=fmt, dpi=110)  # as registry.report.figures._png
                     plt.close(fig)
                     sizes[fmt] = len(buf.getvalue())
                     return ""

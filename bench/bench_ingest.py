@@ -4,6 +4,9 @@
 2. Ingest of a generated 20,000-patient export against DuckDB's own ``read_csv`` of the same
    file into one table (into a DuckDB file, as the ingest writes, and in memory), each in a
    fresh process; peak memory of the ingest (goal: at most 1.0x, under 1 GB).
+3. Ingest of the same project's CDISC ODM XML export (written from the CSV by
+   :mod:`bench._odm_writer`, metadata and data as REDCap lays them out) against the CSV ingest,
+   alternating, each in a fresh process (goal: at most 3x the CSV).
 
 Results are printed and written to ``bench_out/bench_ingest.json``.
 """
@@ -86,6 +89,53 @@ def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
     }, db
 
 
+def odm_file(export: Path) -> Path:
+    """The ODM export of the same project and records, written on first use."""
+    from bench._odm_writer import write_odm
+    from registry.redcap.project import load_default_project
+
+    odm = export.with_suffix(".xml")
+    if not odm.exists():
+        write_odm(load_default_project(), export, odm.with_suffix(".part"))
+        odm.with_suffix(".part").rename(odm)
+    return odm
+
+
+def bench_odm(export: Path, rounds: int = 3) -> dict:
+    """CSV ingest and ODM ingest of the same records, alternating, ``rounds`` times each; medians.
+
+    The ODM carries its own project (no --dictionary); the study-day anchor of the registry's
+    project is given, so that both ingests do the same work.
+    """
+    from registry.redcap.project import load_default_project
+
+    odm = odm_file(export)
+    anchor = load_default_project().study_day_anchor
+    csv_s, odm_s, rss = [], [], []
+    for _ in range(rounds):
+        for name, args, times in (("csv", [str(export)], csv_s),
+                                  ("odm", [str(odm), "--study-day-anchor", anchor], odm_s)):
+            db = OUT / f"bench_{name}.duckdb"
+            for p in (db, Path(f"{db}.wal")):
+                p.unlink(missing_ok=True)
+            _wall, peak, out = run_with_rss([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
+            times.append(float(out.split(" in ")[1].split(" s")[0]))
+            if name == "odm":
+                rss.append(peak)
+    med = statistics.median
+    return {
+        "odm_mb": round(odm.stat().st_size / 1e6, 1),
+        "csv_mb": round(export.stat().st_size / 1e6, 1),
+        "rounds": rounds,
+        "csv_ingest_s": round(med(csv_s), 2),
+        "odm_ingest_s": round(med(odm_s), 2),
+        "csv_runs_s": [round(x, 2) for x in csv_s],
+        "odm_runs_s": [round(x, 2) for x in odm_s],
+        "odm_peak_rss_mb": round(max(rss)),
+        "ratio_odm_vs_csv": round(med(odm_s) / med(csv_s), 2),
+    }
+
+
 def main(quick: bool = False) -> None:
     n = patients(quick)
     export = export_file(n)
@@ -97,6 +147,10 @@ def main(quick: bool = False) -> None:
     print(f"ingest {r['export_rows']} rows ({r['export_mb']} MB): {r['ingest_s']} s; DuckDB read_csv into a file "
           f"{r['read_csv_into_file_s']} s ({r['ratio_vs_read_csv_into_file']}x), in memory "
           f"{r['read_csv_in_memory_s']} s ({r['ratio_vs_read_csv_in_memory']}x); peak RSS {r['ingest_peak_rss_mb']} MB")
+    results["odm"] = bench_odm(export, rounds=1 if quick else 3)
+    o = results["odm"]
+    print(f"ODM ingest ({o['odm_mb']} MB): {o['odm_ingest_s']} s against the CSV export ({o['csv_mb']} MB) "
+          f"{o['csv_ingest_s']} s: {o['ratio_odm_vs_csv']}x (goal <= 3x); ODM peak RSS {o['odm_peak_rss_mb']} MB")
     print(f"wrote {write_result('bench_ingest', results)}")
 
 

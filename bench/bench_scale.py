@@ -24,9 +24,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench._common import BIN, QUICK_PATIENTS, export_file, write_result
+from bench._common import BIN, QUICK_PATIENTS, export_file, run_measured, write_result
 from bench.bench_analyze import analyze_cmd, script_cmd
-from bench.bench_ingest import READ_CSV, run_with_rss
+from bench.bench_ingest import READ_CSV
 
 PATIENTS = 200_000
 MEMORY_GOAL_MB = 2048
@@ -37,7 +37,7 @@ def run_legs(export: Path, rounds: int) -> dict:
     legs: dict[str, list[tuple[float, float]]] = {}
 
     def run(name: str, cmd: list[str]) -> None:
-        wall, peak, _ = run_with_rss(cmd)
+        wall, peak, _ = run_measured(cmd)
         legs.setdefault(name, []).append((wall, peak))
 
     for i in range(rounds):

@@ -83,11 +83,19 @@ def analysis_set(data: dict, plan: dict) -> pd.DataFrame:
 
 
 def make_pairs(data: dict, plan: dict, subjects: pd.DataFrame) -> pd.DataFrame:
+    """Baseline and follow-up totals per subject, outcome and visit; a total outside its
+    visit's window (plan [visits.windows], on the outcome's day field) is not used."""
     baseline_visit, followup = plan["visits"]["baseline"], plan["visits"]["followup"]
+    windows = plan["visits"].get("windows", {})
     parts = []
     for o in plan["outcomes"]:
         scores = last_instance(data[o["form"]], o["field"])
-        scores = scores.set_index(["record_id", "redcap_event_name"])[o["field"]].astype(float)
+        days = scores[o["day"]].astype(float) if "day" in o else pd.Series(0.0, index=scores.index)
+        inside = [
+            e not in windows or (d == d and windows[e][0] <= d <= windows[e][1])
+            for e, d in zip(scores["redcap_event_name"], days, strict=True)
+        ]
+        scores = scores[inside].set_index(["record_id", "redcap_event_name"])[o["field"]].astype(float)
         base = scores.xs(baseline_visit, level="redcap_event_name")
         for visit in followup:
             fu = scores[scores.index.get_level_values(1) == visit].droplevel(1)
@@ -208,17 +216,37 @@ def assessments(data: dict, plan: dict) -> pd.DataFrame:
     """Relapse-scale ratings: one per record and day, the first-listed source's on a shared day."""
     parts = []
     for rank, src in enumerate(plan["relapse"]["ratings"]):
-        f = data[src["form"]][["record_id", src["day"], src["score"]]]
-        parts.append(f.set_axis(["record_id", "day", "score"], axis=1).assign(rank=rank))
-    r = pd.concat(parts, ignore_index=True).dropna(subset=["day", "score"])
+        f = data[src["form"]]
+        f = pd.DataFrame(
+            {
+                "record_id": f["record_id"],
+                "day": f[src["day"]],
+                "score": f[src["score"]].astype(float),
+                "instance": f["redcap_repeat_instance"].fillna(0),
+                "event": f["redcap_event_name"],
+            }
+        )
+        parts.append(f.dropna(subset=["day", "score"]).assign(rank=rank))
+    r = pd.concat(parts, ignore_index=True)
+    # several rows of one source on one day: the plan's [ratings] same_day rule
+    same_day = plan.get("ratings", {}).get("same_day", "last_instance")
+    keys = ["record_id", "day", "rank"]
+    if same_day == "mean":
+        r = r.groupby(keys, as_index=False)["score"].mean()
+    else:
+        keep = "first" if same_day == "first_instance" else "last"
+        r = r.sort_values([*keys, "instance", "event"]).drop_duplicates(keys, keep=keep)
+    # several sources on one day: the first listed
     r = r.sort_values(["record_id", "day", "rank"]).drop_duplicates(["record_id", "day"])
-    return r.astype({"score": float})[["record_id", "day", "score"]]
+    return r[["record_id", "day", "score"]]
 
 
-def onsets(ratings: pd.DataFrame, pairs: pd.DataFrame, subjects: pd.DataFrame, plan: dict) -> pd.DataFrame:
+def onsets(ratings: pd.DataFrame, data: dict, subjects: pd.DataFrame, plan: dict) -> pd.DataFrame:
     rule = plan["relapse"]
     outcome = next(o for o in plan["outcomes"] if o["scale"] == rule["scale"])
-    base = pairs[pairs["scale"] == rule["scale"]].drop_duplicates("record_id").set_index("record_id")["baseline"]
+    scores = last_instance(data[outcome["form"]], outcome["field"])  # the baseline total, any day
+    scores = scores[scores["redcap_event_name"] == plan["visits"]["baseline"]]
+    base = scores.set_index("record_id")[outcome["field"]].astype(float)
     r = ratings[ratings["day"] > rule["origin_day"]].copy()
     b = r["record_id"].map(base)
     pct = plan["response"]["min_reduction_percent"]
@@ -312,7 +340,9 @@ def survival(times: pd.DataFrame, baseline: pd.Series, plan: dict) -> dict:
         # converged as tightly as R's coxph: lifelines' defaults (and precision 1e-10 alone) stop
         # ~1e-5 away, because its last Newton step is not applied; full steps to a tiny decrement
         fit = CoxPHFitter(alpha=1 - conf).fit(
-            data[["days", "event", *cols]].dropna(), "days", "event",
+            data[["days", "event", *cols]].dropna(),
+            "days",
+            "event",
             fit_options={"precision": 1e-20, "r_precision": 0.0, "step_size": 1.0, "max_steps": 100},
         )
         s = fit.summary.loc["compare"]
@@ -394,7 +424,7 @@ def main(argv: list[str] | None = None) -> None:
     status = rate_status(pairs, plan)
     rate_table, mcnemar_table = rates(status, plan), mcnemar(status, plan)
     ratings = assessments(data, plan)
-    onset = onsets(ratings, pairs, subjects, plan)
+    onset = onsets(ratings, data, subjects, plan)
     baseline = onset.set_index("record_id")["baseline"]
     relapse = relapse_times(ratings, onset, data, plan)
     results = {

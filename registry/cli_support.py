@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +46,9 @@ def _registry(db: Path | None) -> Path:
 
 
 def _print_json(obj) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str))
+    from registry.outputs import json_text
+
+    typer.echo(json_text(obj, default=str))
 
 
 

@@ -142,7 +142,12 @@ def write_json(path: str | Path, obj, **kwargs) -> Path:
     has one object per line; anything deeper is written on its line by the C encoder
     (``json.dumps`` with ``indent`` runs in pure Python: seconds for a large results.json).
     """
-    return write_text(path, _json_text(obj, 2, "", kwargs) + "\n")
+    return write_text(path, json_text(obj, **kwargs) + "\n")
+
+
+def json_text(obj, **kwargs) -> str:
+    """``obj`` as JSON laid out as :func:`write_json` writes it (``kwargs`` go to :func:`json.dumps`)."""
+    return _json_text(obj, 2, "", kwargs)
 
 
 def _json_text(obj, depth: int, pad: str, kwargs: dict) -> str:

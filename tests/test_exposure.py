@@ -155,12 +155,10 @@ def test_the_report_shows_exposure_and_disposition_and_no_reason_text(run):
 def test_a_plan_without_exposure_or_disposition_writes_empty_rows_and_no_section(tmp_path):
     from registry.workflow import analyze
 
-    text = tmp_path / "p0.toml"
-    plan = plan_variant(tmp_path, ("[exposure]", "[unused_exposure]"))
-    body = plan.read_text(encoding="utf-8")
-    body = body[: body.index("[unused_exposure]")]
-    text.write_text(body, encoding="utf-8")
+    full = plan_variant(tmp_path, name="full.toml").read_text(encoding="utf-8")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(full[: full.index("[exposure]")], encoding="utf-8")  # the two tables come last
     db = build_registry(tmp_path / "r.duckdb", subjects())
-    res = analyze(db, text, tmp_path / "out")
+    res = analyze(db, plan, tmp_path / "out")
     assert res.results["exposure"] == [] and res.results["disposition"] == []
     assert "<h2>Exposure</h2>" not in (res.out_dir / "report.html").read_text(encoding="utf-8")

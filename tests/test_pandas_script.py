@@ -98,6 +98,30 @@ def compare_results(ours: dict, theirs: dict) -> None:
         compare_survival(ours[f"time_to_{kind}"], theirs[f"time_to_{kind}"], kind, ["cohort", "days", "event"])
 
 
+def plant_edge_cases(db: Path) -> None:
+    """Totals outside their visit window, and two sessions of one subject on one day."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    con.execute(
+        "update batch_1.madrs set madrs_date = madrs_date + 30 "
+        "where redcap_event_name = 'week_8_arm_1' and record_id in (select distinct record_id from batch_1.madrs "
+        "order by record_id limit 60)"
+    )
+    con.execute(
+        "update batch_1.phq9 set phq9_date = null "
+        "where redcap_event_name = 'baseline_arm_1' and record_id in (select distinct record_id from batch_1.phq9 "
+        "order by record_id desc limit 40)"
+    )
+    con.execute(
+        "insert into batch_1.esketamine_session by name select * replace "
+        "(redcap_repeat_instance + 100 as redcap_repeat_instance, esk_madrs_total + 9 as esk_madrs_total) "
+        "from batch_1.esketamine_session where esk_madrs_total is not null and record_id in "
+        "(select distinct record_id from batch_1.esketamine_session order by record_id limit 80)"
+    )
+    con.close()
+
+
 @pytest.fixture(scope="module")
 def both(tmp_path_factory) -> tuple[dict, dict]:
     tmp = tmp_path_factory.mktemp("script")
@@ -106,6 +130,7 @@ def both(tmp_path_factory) -> tuple[dict, dict]:
     db = tmp / "registry.duckdb"
     bin_ = Path(sys.executable).parent
     subprocess.run([bin_ / "registry", "ingest", export, "--db", db], check=True, capture_output=True)
+    plant_edge_cases(db)
     subprocess.run(
         [bin_ / "registry", "analyze", "--db", db, "--out", tmp / "registry", "--override-gate", "test"],
         check=True,
@@ -124,6 +149,7 @@ def both(tmp_path_factory) -> tuple[dict, dict]:
 def test_script_agrees_with_registry(both):
     ours, theirs = both
     assert ours["relapse"]["km"], "the test registry has relapses"
+    assert any(r["n_out_of_window"] for r in ours["paired"]), "some totals are outside their window"
     compare_results(ours, theirs)
 
 

@@ -177,10 +177,11 @@ def baseline_rows(con: duckdb.DuckDBPyConnection, variables, subjects: pd.DataFr
         if var.kind == "continuous":
             rows += [_continuous(var, value.reindex(g["record_id"]), cohort) for cohort, g in groups]
             continue
-        present = value.reindex(subjects["record_id"]).dropna()
-        levels = sorted({_code(v) for v in present}, key=lambda s: (float(s) if _is_number(s) else float("inf"), s))
+        coded = value.map(_code)  # once per subject, not once per cohort
+        present = coded.reindex(subjects["record_id"]).dropna()
+        levels = sorted(set(present), key=lambda s: (float(s) if _is_number(s) else float("inf"), s))
         for cohort, group in groups:
-            mine = value.reindex(group["record_id"]).dropna().map(_code)
+            mine = coded.reindex(group["record_id"]).dropna()
             counts = {level: int((mine == level).sum()) for level in levels}
             rows += _level_rows(var, counts, len(mine), len(group), cohort)
     return rows

@@ -92,8 +92,10 @@ def stage_exposure(con: duckdb.DuckDBPyConnection, plan, f: ExposureFields) -> N
     hours_before, taken) from the plan's fields."""
     from registry.analysis.stage import form_column, plan_form
 
+    def col(rel, form: str, field: str, key: str, **kw):
+        return form_column(rel, plan, form, field, f"exposure.{key}", **kw)
+
     rel = plan_form(con, plan, f.session_form, "exposure.sessions.form")
-    col = lambda rel, form, field, key, **kw: form_column(rel, plan, form, field, f"exposure.{key}", **kw)  # noqa: E731
     rel.select(
         "record_id",
         col(rel, f.session_form, f.session_day, "sessions.day", day=True).alias("day"),

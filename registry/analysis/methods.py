@@ -26,12 +26,30 @@ FAMILY = {
 }
 
 
+SAME_DAY = {
+    "last_instance": "its last rating (highest repeat instance)",
+    "first_instance": "its first rating (lowest repeat instance)",
+    "mean": "the mean of its ratings",
+}
+
 def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _windows(plan) -> str:
+    """The visit-window sentence of the paired methods ("" when the plan declares none)."""
+    if not plan.visit_windows:
+        return ""
+    spans = "; ".join(f"{plan.visit_label(v)} days {lo} to {hi}" for v, lo, hi in plan.visit_windows)
+    return (
+        f" A total counts for a visit only if it is dated inside the visit's window ({spans}); totals "
+        "outside it are not used, and the pairs, rates and McNemar comparisons they leave incomplete "
+        "are counted as out of window. The same totals feed the mixed model."
+    )
 
 
 def _sidedness(plan: AnalysisPlan) -> str:
@@ -101,9 +119,12 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
         f"Change from {plan.visit_label(plan.baseline_visit)} ({plan.baseline_visit}) to {visits} in "
         f"{outcomes} was tested with paired t-tests over complete pairs (change = follow-up minus baseline, "
         f"so a negative change is an improvement); subjects missing the baseline or follow-up total are left "
-        f"out and counted. {_sidedness(plan)} We report the mean change with its {conf} confidence interval, "
+        f"out and counted.{_windows(plan)} {_sidedness(plan)} We report the mean change with its {conf} "
+        "confidence interval, "
         f"t, degrees of freedom, Cohen's d_z (mean change divided by the SD of the change, signed) and "
-        f"Hedges' g_z (d_z × (1 − 3/(4·df − 1))). Multiplicity: {MULTIPLICITY[plan.multiplicity]} over the "
+        f"Hedges' g_z (d_z × (1 − 3/(4·df − 1)); none at df = 1, where the factor is 0). A change with "
+        "SD 0 has no confidence interval, t or p (R's t.test refuses such data). "
+        f"Multiplicity: {MULTIPLICITY[plan.multiplicity]} over the "
         f"family of {family}; raw and adjusted p-values are both reported, and the adjusted p is judged "
         f"against each test's α."
     )
@@ -152,7 +173,8 @@ def render_methods(plan: AnalysisPlan) -> list[str]:
         f"{at_risk} Relapse is the "
         f"earlier of (a) {scale} {SYMBOL[rule.comparison]} {_fmt(rule.threshold)} on {run} after day "
         f"{rule.origin_day}{gap}; assessments are the {sources} taken together and ordered by day, a day "
-        f"rated by more than one source counts once (the {rule.ratings[0].name} rating), and unrated "
+        f"rated by more than one source counts once (the {rule.ratings[0].name} rating), a source rated "
+        f"more than once on one day gives {SAME_DAY[plan.same_day]}, and unrated "
         f"sessions are not assessments; (b) a clinician-documented relapse "
         f"({rule.clinician.form}.{rule.clinician.field} = {rule.clinician.value}) dated "
         f"{rule.clinician.form}.{rule.clinician_day}, after day {rule.origin_day}. Subjects without relapse "

@@ -200,7 +200,6 @@ def _prepare(con, schema: str, suites: list[Suite], only) -> None:
     insert_rows(con, "__hits", type_hits)
 
 
-
 def _blame(con, branches: list[tuple[str, list, str]]) -> None:
     """Find the expectation whose SQL fails on this batch, and name it."""
     for sql, params, where in branches:

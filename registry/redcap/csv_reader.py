@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from registry.errors import CsvFormatError, InputFileError
+from registry.redcap import csv_text
 from registry.redcap.header import map_header
 from registry.redcap.project import Project
 from registry.redcap.rawfile import ENCODING_FIX, ExportInfo, utf8_source
@@ -24,8 +25,8 @@ DELIMITERS = (",", "\t", ";", "|", "^")
 def load_csv(con, path: Path, project: Project, info: ExportInfo, *, ignore_extra: bool = False,
              encoding: str | None = None) -> list[str]:
     """Load a CSV export into the temp table ``raw``; return its (mapped) columns."""
-    with utf8_source(path, encoding) as source:
-        return _load(con, source, path, project, info, ignore_extra)
+    with utf8_source(path, encoding) as source, csv_text.checked(source, path) as text:  # line breaks, cut end
+        return _load(con, text, path, project, info, ignore_extra)
 
 
 def _load(con, source: Path, display: Path, project: Project, info: ExportInfo, ignore_extra: bool) -> list[str]:

@@ -13,8 +13,6 @@ forms with a count where they cannot be are then searched cell by cell.
 
 from __future__ import annotations
 
-import re
-
 from registry.errors import ExportError
 from registry.redcap.project import Project
 from registry.sqltext import quote_ident, reader, render
@@ -37,11 +35,6 @@ def form_events(project: Project, form: str) -> list[str]:
     return sorted({e for _arm, e, f in project.mapping or [] if f == form})
 
 
-def bound(sql: str, params: dict) -> dict:
-    """The parameters ``sql`` uses (DuckDB refuses any other)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-
-
 def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[str]]]) -> set[str]:
     """Forms with a value (or filler) in a column of theirs on a row where they cannot be.
 
@@ -60,15 +53,16 @@ def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[
     return suspect
 
 
-def write_misplaced(con, table: str, form: str, names: list[str], fillers: list[str], placed: str,
-                    params: dict) -> None:
-    """The form's non-blank cells on rows where it cannot be, into ``table`` (``_misplaced_values``)."""
+def insert_sql(table: str, form: str, names: list[str], fillers: list[str], placed: str,
+               params: dict) -> tuple[str, dict]:
+    """SQL and parameters: the form's non-blank cells on rows where it cannot be, into ``table``
+    (``_misplaced_values``). ``names``: its export columns, ``fillers``: those whose '0' is filler."""
     filler = set(fillers)
     any_value = " or ".join(f"(r.{quote_ident(n)} is not null and r.{quote_ident(n)} <> '0')" if n in filler
                             else f"r.{quote_ident(n)} is not null" for n in names)
     sql = render(read_sql("misplaced_values.sql"), table=table, placed=placed,
                  columns=", ".join(quote_ident(n) for n in names), any_value=any_value)
-    con.execute(sql, bound(sql, params | {"form": form, "fillers": fillers}))
+    return sql, params | {"form": form, "fillers": fillers}
 
 
 def refuse(con, table: str, source: str) -> None:

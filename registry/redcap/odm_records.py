@@ -2,24 +2,23 @@
 
 One ``SubjectData`` at a time (the file is never held in memory whole): one row per record ×
 event × repeating instrument × instance, the instance blank unless the form or event repeats,
-the columns in REDCap's order. The rows go to a temporary file that DuckDB loads into the
-temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
+the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
+loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import csv
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import ExportError, InputFileError
+from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
 from registry.redcap.odm_metadata import OdmMetadata, read_metadata
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
-from registry.redcap.odm_xml import ODM_FIX, attrs, children, iterparse, local_name, strip_prefix
+from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, local_name, strip_prefix
 from registry.redcap.project import Project
 from registry.sqltext import quote_name
 
@@ -38,7 +37,7 @@ class _Flat:
     rows: int = 0
 
 
-def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat) -> list[dict[str, str]]:
+def _subject_rows(subject, meta: OdmMetadata, rid: str, flat: _Flat) -> list[dict[str, str]]:
     """One SubjectData -> the export rows of its record, in order (record × event × instrument × instance)."""
     a = attrs(subject)
     record = a.get("SubjectKey", "")
@@ -46,11 +45,12 @@ def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat)
     if not record.strip():
         raise ExportError("a SubjectData element has no SubjectKey (record ID)", where=where, fix=ODM_FIX)
     rows: dict[tuple, dict[str, str]] = {}
+    datetimes = meta.datetime_items
 
-    def add_form(event: str | None, event_key: str, form_el: ET.Element) -> None:
-        fa = attrs(form_el)
-        form = strip_prefix(fa.get("FormOID", ""), "Form.")
-        form_key = fa.get("FormRepeatKey") or "1"
+    def add_form(event: str | None, event_key: str, form_el) -> None:
+        form_oid = form_el.get("FormOID", "")  # ODM's own attributes carry no namespace
+        form = strip_prefix(form_oid, "Form.")
+        form_key = form_el.get("FormRepeatKey") or "1"
         if meta.repeats_event(event):
             key = (event, None, event_key)
         elif meta.repeats_form(event, form):
@@ -60,7 +60,7 @@ def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat)
                 if k not in ("", "1"):
                     raise ExportError(
                         f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
-                        where=f"{where}, event {event or '(none)'}, FormData {fa.get('FormOID', form)}",
+                        where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
                         fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
                             "setup comes with the data, or pass --repeating with the repeating instruments "
                             "export")
@@ -69,11 +69,17 @@ def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat)
         for group in form_el:
             if not group.tag.endswith("ItemGroupData"):
                 continue
-            for item in group:
+            for item in group:  # only ItemData* elements carry an ItemOID; the common case is inline
                 oid = item.get("ItemOID")
-                if oid is None or "ItemData" not in item.tag:
+                if oid is None:
                     continue
-                value = cell_value(item, meta, oid)
+                value = item.get("Value")
+                if value is None or item.get("IsNull") is not None:  # base64 files, text content, IsNull
+                    value = cell_value(item, meta, oid)
+                elif value == "":
+                    value = None
+                elif oid in datetimes:
+                    value = value.replace("T", " ", 1)
                 if value is not None:
                     row[oid] = value
 
@@ -84,15 +90,17 @@ def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat)
             event = ea.get("UniqueEventName") or strip_prefix(ea.get("StudyEventOID", ""), "Event.")
             if not meta.longitudinal and event == CLASSIC_EVENT:
                 event = None
-            for form_el in children(child, "FormData"):
-                add_form(event or None, ea.get("StudyEventRepeatKey") or "1", form_el)
+            event_key = ea.get("StudyEventRepeatKey") or "1"
+            for form_el in child:
+                if form_el.tag.endswith("FormData"):
+                    add_form(event or None, event_key, form_el)
         elif tag == "FormData":
             add_form(None, "1", child)
     dag = a.get("DataAccessGroup") or next(
         (r["redcap_data_access_group"] for r in rows.values() if r.get("redcap_data_access_group")), None)
     out = []
     for (event, instrument, instance), values in rows.items():
-        row = dict(values)
+        row = values
         row[rid] = record  # the record ID is on every row of a CSV export
         if event is not None:
             row["redcap_event_name"] = event
@@ -109,6 +117,35 @@ def _subject_rows(subject: ET.Element, meta: OdmMetadata, rid: str, flat: _Flat)
     return out
 
 
+class _RowFile:
+    """The flat rows, written as CSV cells in a fixed column order (new columns are added at the end;
+    DuckDB pads the shorter earlier rows with NULLs)."""
+
+    def __init__(self, fh, columns: list[str]):
+        self.writer = csv.writer(fh, lineterminator="\n")
+        self.columns = list(dict.fromkeys(columns))
+        self.index = {c: i for i, c in enumerate(self.columns)}
+        self.rows = 0
+        self.ragged = False  # a column was added after rows were written: those rows are short
+
+    def write(self, row: dict[str, str]) -> None:
+        cells = [None] * len(self.columns)
+        for key, value in row.items():
+            i = self.index.get(key)
+            if i is None:
+                i = self.index[key] = len(self.columns)
+                self.columns.append(key)
+                cells.append(None)
+                self.ragged = self.ragged or self.rows > 0
+            cells[i] = value
+        self.writer.writerow(cells)
+        self.rows += 1
+
+    def read_options(self) -> str:
+        """read_csv options for the file (DuckDB pads short rows only when it reads in one thread)."""
+        return "null_padding = true, parallel = false" if self.ragged else "parallel = true"
+
+
 def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = False,
              encoding: str | None = None) -> list[str]:
     """Flatten an ODM export's ClinicalData into the temp table ``raw``; return its columns.
@@ -123,56 +160,40 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     meta = OdmMetadata(path=source)
     flat = _Flat()
     rid = project.dictionary.record_id_field
-    clinical = None
-    known = set(meta.columns)
-    fh = tempfile.NamedTemporaryFile("w", suffix=".ndjson", encoding="utf-8", delete=False)
-    ndjson = Path(fh.name)
-    try:
-        with fh:
-            for event, el in iterparse(source, ("start", "end"), encoding):
-                if event == "start":
-                    if clinical is None and local_name(el.tag) == "ClinicalData":
-                        clinical = el
+    rows = None
+    with tempfile.TemporaryDirectory(prefix="registry-odm-") as tmp:
+        path = Path(tmp) / "rows.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            for el in iter_subjects(source, encoding):
+                if el.tag.endswith("Study"):
+                    if not meta.has_metadata:
+                        meta = read_metadata(el, source)
+                        meta.repeating |= _given_repeating(project, meta)
+                        rid = meta.record_id_field or rid
                     continue
-                tag = el.tag
-                if not tag.endswith(("SubjectData", "Study")):
-                    continue
-                tag = local_name(tag)
-                if tag == "Study" and not meta.has_metadata:
-                    meta = read_metadata(el, source)
-                    meta.repeating |= _given_repeating(project, meta)
-                    known = set(meta.columns)
-                    rid = meta.record_id_field or rid
-                    el.clear()
-                elif tag == "SubjectData" and clinical is not None:
-                    flat.subjects += 1
-                    for row in _subject_rows(el, meta, rid, flat):
-                        for key in row:
-                            if key not in known and key not in flat.extras:
-                                flat.extras[key] = None
-                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                        flat.rows += 1
-                    el.clear()
-                    with contextlib.suppress(ValueError):  # not a direct child: cleared is enough
-                        clinical.remove(el)
+                if rows is None:
+                    rows = _RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
+                flat.subjects += 1
+                for row in _subject_rows(el, meta, rid, flat):
+                    rows.write(row)
+                    flat.rows += 1
         if flat.rows == 0:
             raise InputFileError("the ODM export holds no records (no SubjectData in ClinicalData)",
                                  where=str(info.path),
                                  fix="export the project with its data ('CDISC ODM (XML) — project metadata "
                                      "and data'), with records selected")
+        known = {rid, *PSEUDO_COLUMNS, *meta.columns}
+        flat.extras = dict.fromkeys(c for c in rows.columns if c not in known)
         raw = _header(meta, rid, flat)
         mapped = map_header(list(raw), project, info.path, ignore_extra, info)
         keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
         select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
         con.execute(
             f"create or replace temp table raw as select row_number() over () as __row, {select} from "
-            "read_json($path, format = 'newline_delimited', columns = $columns, "
-            "maximum_object_size = 268435456)",
-            {"path": str(ndjson), "columns": {r: "VARCHAR" for r, _m in keep}},
+            "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', quote = '\"', "
+            f"escape = '\"', max_line_size = 100000000, {rows.read_options()})",
+            {"path": str(path), "columns": {c: "VARCHAR" for c in rows.columns}},
         )
-    finally:
-        fh.close()
-        ndjson.unlink(missing_ok=True)
     header = [m for _r, m in keep]
     commas = read_decimal_commas(con, project, header)
     if commas:

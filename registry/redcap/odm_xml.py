@@ -2,8 +2,9 @@
 
 REDCap writes line breaks and tabs raw inside attribute values (multi-line labels, notes
 values); an XML parser must turn them into spaces, so :class:`_KeepBreaks` escapes them as
-``&#10;`` before parsing. :func:`iterparse` turns parse errors into :class:`InputFileError`
-naming the line and column in the file as it is on disk.
+``&#10;`` before parsing. :func:`iterparse` (the standard library's parser, for the metadata)
+and :func:`iter_subjects` (lxml's, for the records: about twice as fast) turn parse errors into
+:class:`InputFileError` naming the line and column in the file as it is on disk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import codecs
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from lxml import etree
 
 from registry.errors import InputFileError
 
@@ -111,8 +114,19 @@ class _KeepBreaks:
         self.chunk = chunk
         self.carry = b""
         self.eof = False
+        self.out = b""
+        self.pos = 0
 
     def read(self, size: int = -1) -> bytes:
+        """At most ``size`` bytes, as a file's read: a parser asking for 32 KB is slowed by more."""
+        if self.pos >= len(self.out):
+            self.out, self.pos = self._next_chunk(), 0
+        end = len(self.out) if size is None or size < 0 else self.pos + size
+        piece = self.out[self.pos:end]
+        self.pos += len(piece)
+        return piece
+
+    def _next_chunk(self) -> bytes:
         while not self.eof:
             data = self.fh.read(self.chunk)
             if not data:
@@ -130,8 +144,9 @@ class _KeepBreaks:
 
     @staticmethod
     def _escape(chunk: bytes) -> bytes:
-        for hint in _HINTS:
-            chunk = _KeepBreaks._escape_hinted(chunk, hint)
+        for quote, hint in zip((b'="', b"='"), _HINTS, strict=True):
+            if quote in chunk:  # REDCap quotes attributes with '"': the second scan is mostly skipped
+                chunk = _KeepBreaks._escape_hinted(chunk, hint)
         return chunk
 
     @staticmethod
@@ -196,14 +211,17 @@ def _parse_error(exc: ET.ParseError, path: Path, encoding: str | None) -> InputF
                           where=f"{path}, line {line}, column {column + 1}", fix=ODM_FIX)
 
 
-def iterparse(path: Path, events: tuple[str, ...], encoding: str | None = None):
-    """``ET.iterparse`` over the file, its errors turned into :class:`InputFileError`."""
+def _open(path: Path):
     try:
-        fh = path.open("rb")
+        return path.open("rb")
     except OSError as exc:
         raise InputFileError(f"cannot read the ODM export: {exc.strerror}", where=str(path),
                              fix="check the path of the export") from None
-    with fh:
+
+
+def iterparse(path: Path, events: tuple[str, ...], encoding: str | None = None):
+    """``ET.iterparse`` over the file, its errors turned into :class:`InputFileError`."""
+    with _open(path) as fh:
         head = fh.read(4)
         fh.seek(0)
         source = _KeepBreaks(fh) if _ascii_compatible(head, encoding) else fh
@@ -219,3 +237,33 @@ def iterparse(path: Path, events: tuple[str, ...], encoding: str | None = None):
             yield from parsing
         except ET.ParseError as exc:
             raise _parse_error(exc, path, encoding) from None
+
+
+def iter_subjects(path: Path, encoding: str | None = None):
+    """The ``Study`` and then each ``SubjectData`` element of the file, as each ends.
+
+    lxml's parser, told to stop only at those two elements; a yielded ``SubjectData`` is emptied
+    and dropped once the caller is done with it, so the file is never held in memory whole.
+    External entities are never loaded.
+    """
+    for _event, _root in iterparse(path, ("start",), encoding):  # the root is <ODM>, or refused
+        break
+    with _open(path) as fh:
+        head = fh.read(4)
+        fh.seek(0)
+        source = _KeepBreaks(fh) if _ascii_compatible(head, encoding) else fh
+        parsing = etree.iterparse(source, events=("end",), tag=("{*}Study", "{*}SubjectData", "Study", "SubjectData"),
+                                  encoding=encoding, huge_tree=True, remove_comments=True, remove_pis=True,
+                                  resolve_entities=False, no_network=True, load_dtd=False)
+        try:
+            for _event, el in parsing:
+                yield el
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+        except etree.XMLSyntaxError as exc:
+            for _ in iterparse(path, ("start",), encoding):  # the standard parser says what and where
+                pass
+            line, column = exc.position
+            raise InputFileError(f"the ODM export is malformed: the XML cannot be parsed ({exc.msg})",
+                                 where=f"{path}, line {line}, column {column}", fix=ODM_FIX) from None

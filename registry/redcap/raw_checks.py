@@ -34,6 +34,8 @@ _SPACE = r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]"
 def _normalise_record_ids(con, display: Path) -> None:
     """Trim record IDs of surrounding whitespace and zero-width spaces (REDCap trims a record name on
     import); refuse two IDs that differ only by such spaces (they would be one record, or two)."""
+    if not con.execute(f"select count(*) from raw where regexp_matches(record_id, '{_SPACE}')").fetchone()[0]:
+        return  # no ID holds a space: none to trim, and no two can differ only by spaces
     collision = con.execute(
         f"select list(distinct record_id order by record_id), min(__row) from raw "
         f"group by regexp_replace(record_id, '{_SPACE}', '', 'g') having count(distinct record_id) > 1 "
@@ -78,7 +80,7 @@ def check_keys(con, display: Path, project: Project, info: ExportInfo) -> None:
             )
         # instances are numbers: '00001' is instance 1, the same key as '1'
         con.execute("update raw set redcap_repeat_instance = cast(cast(redcap_repeat_instance as integer) as varchar) "
-                    "where redcap_repeat_instance is not null")
+                    "where not regexp_full_match(redcap_repeat_instance, '[1-9][0-9]*')")  # only those not yet so
     if project.events:
         known = sorted(project.event_names())
         bad = con.execute(

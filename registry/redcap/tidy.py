@@ -11,6 +11,7 @@ code to ``_missing_values``, never silently to NULL. A value on a row where its 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from registry.redcap import misplaced
@@ -120,10 +121,11 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
         table = f"{s}.{quote_ident(plan.form)}"
         sql = (f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
                f"  r.__row from raw r {join} where {route}")
-        con.execute(sql, misplaced.bound(sql, params))
+        _execute(con, sql, params)
         _write_side_rows(con, project, plan, s, table, codes, missing_cols, placed, params)
         if plan.form in suspect:
-            misplaced.write_misplaced(con, f"{s}._misplaced_values", plan.form, *cells[plan.form], placed, params)
+            _execute(con, *misplaced.insert_sql(f"{s}._misplaced_values", plan.form, *cells[plan.form], placed,
+                                                params))
         con.execute(f"alter table {table} drop column __row")
         rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
         counts[plan.form] = {"rows": rows, "records": records}
@@ -176,26 +178,31 @@ def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str, 
             missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r "
                            f"where list_contains($codes, {x}) and {placed}")
     form_fields = {c.field_name for c in plan.columns}
+    params = params | {"codes": codes}
     for col, (fname, code) in missing_cols.items():
         if fname in form_fields and col in plan.present:
-            n = len(missing)  # the code is a bound value: a code such as O'K is data, not SQL
-            params = params | {f"mfield_{n}": fname, f"mcode_{n}": code}
             x = f"r.{quote_ident(col)}"
-            missing.append(f"select {keys_r}, $mfield_{n}, $mcode_{n} from raw r where {x} = '1' and {placed}")
-            fails.append(f"select {keys_r}, '{col}', {x}, 'not a checkbox value (0 or 1)' from raw r "
+            n = len(params)  # the code is a bound value: a code such as O'K is data, not SQL
+            params |= {f"field_{n}": fname, f"code_{n}": code, f"column_{n}": col}
+            missing.append(f"select {keys_r}, $field_{n}, $code_{n} from raw r where {x} = '1' and {placed}")
+            fails.append(f"select {keys_r}, $column_{n}, {x}, 'not a checkbox value (0 or 1)' from raw r "
                          f"where {x} is not null and {x} not in ('0', '1') and {placed}")
     joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
                        for c in typed)
     if typed:  # the export cells and their typed values side by side, once for both inserts
         con.execute(f"create or replace temp table j as select r.record_id, r.redcap_event_name, "
                     f"r.redcap_repeat_instance, {joined} from raw r join {table} t on t.__row = r.__row")
-    params = params | {"codes": codes}
     if fails:
-        sql = f"insert into {s}._cast_failures " + "\nunion all\n".join(fails)
-        con.execute(sql, misplaced.bound(sql, params))
+        _execute(con, f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
     if missing:
-        sql = f"insert into {s}._missing_values " + "\nunion all\n".join(missing)
-        con.execute(sql, misplaced.bound(sql, params))
+        _execute(con, f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
+
+
+def _execute(con, sql: str, params: dict) -> None:
+    """Run ``sql`` with the parameters it names (DuckDB refuses any it does not use: a form of only
+    checkboxes and text, without ``<form>_complete``, names no ``$codes`` among its failures)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    con.execute(sql, {k: v for k, v in params.items() if k in used})
 
 
 def write_records(con, header: list[str], schema: str) -> int:
