@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-from registry.report.tables import set_name
+from registry.report.tables import LEFT_OUT, set_name
 from registry.report.time_to_event_section import reason_words
 
 WIDTH = 720  # natural width in CSS pixels; scales down with max-width: 100%
@@ -29,11 +29,6 @@ PAD = 7.0
 GAP = 16.0  # between cohort columns
 ARROW = 22.0  # vertical room for an arrow between boxes
 FONT_FAMILY = "Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif"
-LEFT_OUT_WORDS = {
-    "n_missing_baseline": "no baseline",
-    "n_missing_followup": "no follow-up",
-    "n_missing_both": "neither",
-}
 NOT_COUNTED = {"n", "n_population", "n_for_power"}
 
 
@@ -95,10 +90,11 @@ def wrap(text: str, width: float, bold: bool = False) -> list[str]:
 
 
 def _left_out_text(row: dict) -> str:
-    """``"12: no follow-up 12"`` from a ``paired`` row's counts of subjects left out."""
+    """``"12 (no follow-up 12)"`` from a ``paired`` row's counts of subjects left out (any
+    ``n_*`` count besides ``n``, ``n_population`` and ``n_for_power`` is a reason)."""
     reasons = {k: v for k, v in row.items() if k.startswith("n_") and k not in NOT_COUNTED and isinstance(v, int)}
     total = row["n_population"] - row["n"]
-    words = [f"{LEFT_OUT_WORDS.get(k, k[2:].replace('_', ' '))} {v}" for k, v in reasons.items() if v]
+    words = [f"{LEFT_OUT.get(k, k[2:].replace('_', ' '))} {v}" for k, v in reasons.items() if v]
     return f"{total}" + (f" ({', '.join(words)})" if words else "")
 
 
