@@ -17,7 +17,8 @@ import typer
 
 from registry import safe_text, workspace
 from registry.cli_diff import diff
-from registry.cli_support import DbOption, _plain, _print_json, _registry, command
+from registry.cli_pull import pull
+from registry.cli_support import DbOption, _plain, _print_json, _progress, _registry, command
 
 
 def _flag_type(self, ctx):
@@ -167,26 +168,6 @@ def ingest(
                    "tables, kept in _misplaced_values (--ignore-misplaced)")
     if result.missing_records:
         typer.echo(_plain(f"warning: {result.missing_records.describe()}"), err=True)
-
-
-class _progress:
-    """A rich progress bar on stderr when it is a terminal (nothing otherwise: pipes, --json)."""
-
-    def __init__(self, total: int, description: str = "ingesting"):
-        self.total = total
-        self.description = description
-
-    def __enter__(self):
-        from rich.progress import Progress
-
-        self.bar = Progress(transient=True, disable=not sys.stderr.isatty())
-        self.bar.start()
-        self.task = self.bar.add_task(self.description, total=self.total)
-        return lambda name: self.bar.update(self.task, advance=1, description=str(name))
-
-    def __exit__(self, *exc):
-        self.bar.stop()
-        return False
 
 
 @app.command()
@@ -447,57 +428,7 @@ def export_datasets(
         typer.echo(f"  {path}")
 
 
-@app.command()
-@command
-def pull(
-    url: Annotated[str, typer.Option("--url", help="REDCap API URL, e.g. https://redcap.example.edu/api/.")],
-    db: DbOption = None,
-    token_env: Annotated[
-        str,
-        typer.Option(
-            "--token-env",
-            help="Environment variable holding the API token (the token is never an argument).",
-        ),
-    ] = "REDCAP_API_TOKEN",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per record-export request.")] = 100,
-    study_day_anchor: Annotated[
-        str | None,
-        typer.Option(
-            help="Date field that is day 0 (default: the registry project's own, if it is that project).",
-        ),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds each API request may take in all (a deadline).")] = 120.0,
-    max_bytes: Annotated[
-        int, typer.Option("--max-bytes", help="Largest API answer accepted, in bytes (streamed to disk).")
-    ] = 2_000_000_000,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
-) -> None:
-    """Export a project through the REDCap API and ingest it as one new batch."""
-    from registry.pull import pull as run_pull
-
-    with _progress(6) as advance:
-        result = run_pull(
-            url,
-            _registry(db),
-            token_env=token_env,
-            batch_size=batch_size,
-            study_day_anchor=study_day_anchor,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            wait=wait,
-            progress=advance,
-        )
-    typer.echo(f"pulled {result.records} records ({result.rows} rows) from {result.url} in {result.batches} batch(es)")
-    if not result.ingest.created:
-        typer.echo(f"the data are already in the registry as batch {result.ingest.batch_id}: nothing changed.")
-        return
-    typer.echo(
-        f"batch {result.ingest.batch_id}: {result.ingest.records} records, {result.ingest.rows} rows "
-        f"({result.project} project)"
-    )
-    for form, rows in result.ingest.instruments.items():
-        typer.echo(f"  {form}: {rows} rows")
-
+app.command()(pull)
 
 from registry.cli_queries import queries_app  # noqa: E402 - after the commands it extends
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -58,3 +59,23 @@ def _plain(text: str) -> str:
     from registry.safe_text import terminal
 
     return terminal(text, keep_newlines=False)
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal (nothing otherwise: pipes, --json)."""
+
+    def __init__(self, total: int, description: str = "ingesting"):
+        self.total = total
+        self.description = description
+
+    def __enter__(self):
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True, disable=not sys.stderr.isatty())
+        self.bar.start()
+        self.task = self.bar.add_task(self.description, total=self.total)
+        return lambda name: self.bar.update(self.task, advance=1, description=str(name))
+
+    def __exit__(self, *exc):
+        self.bar.stop()
+        return False
