@@ -13,14 +13,13 @@ Results are printed and written to ``bench_out/bench_ingest.json``.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench._common import BIN, OUT, ROOT, export_file, patients, write_result
+from bench._common import BIN, OUT, export_file, patients, run_measured, write_result
 
 READ_CSV = """
 import duckdb, sys, time
@@ -31,23 +30,6 @@ con.execute("create or replace table export as select * from read_csv(?)", [sys.
 con.close()
 print(time.perf_counter() - t)
 """
-
-
-def run_with_rss(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a command run in a fresh process."""
-    import tempfile
-
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{err.read()}")
-        return wall, usage.ru_maxrss / 1024, out.read()
 
 
 def bench_help() -> dict:
@@ -66,10 +48,10 @@ def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
     for _ in range(rounds):
         for p in (db, OUT / "bench.duckdb.wal", OUT / "read_csv.duckdb", OUT / "read_csv.duckdb.wal"):
             p.unlink(missing_ok=True)
-        read_file.append(float(run_with_rss([sys.executable, "-c", READ_CSV, str(export),
+        read_file.append(float(run_measured([sys.executable, "-c", READ_CSV, str(export),
                                              str(OUT / "read_csv.duckdb")])[2]))
-        read_mem.append(float(run_with_rss([sys.executable, "-c", READ_CSV, str(export), ":memory:"])[2]))
-        wall, peak, out = run_with_rss([str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
+        read_mem.append(float(run_measured([sys.executable, "-c", READ_CSV, str(export), ":memory:"])[2]))
+        wall, peak, out = run_measured([str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
         ingest.append(float(out.split(" in ")[1].split(" s")[0]))
         walls.append(wall)
         rss.append(peak)
@@ -118,7 +100,7 @@ def bench_odm(export: Path, rounds: int = 3) -> dict:
             db = OUT / f"bench_{name}.duckdb"
             for p in (db, Path(f"{db}.wal")):
                 p.unlink(missing_ok=True)
-            _wall, peak, out = run_with_rss([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
+            _wall, peak, out = run_measured([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
             times.append(float(out.split(" in ")[1].split(" s")[0]))
             if name == "odm":
                 rss.append(peak)
