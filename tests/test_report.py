@@ -226,3 +226,10 @@ def test_the_trajectory_figure_draws_each_cohorts_mean_at_each_visit(report):
     # mean(base1) with the 2 baseline-only subjects (30 each); mean(wk8_1)
     assert one[["visit", "day", "n"]].values.tolist() == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
     assert one["mean"].tolist() == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])
+
+
+def test_small_p_values_read_p_below_not_p_equals():
+    from registry.report.tables import logrank_text, p_is
+
+    assert p_is(0.0000012) == "p < 0.001" and p_is(0.0904) == "p = 0.090" and p_is(None) == "p = –"
+    assert logrank_text({"chisq": 446.27, "p": 1e-90}) == "χ² = 446.27, df = 1, p < 0.001"

@@ -38,6 +38,16 @@ def fmt_p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def p_is(p: float | None) -> str:
+    """``p = 0.090``, or ``p < 0.001`` below it (never ``p = <0.001``)."""
+    return "p < 0.001" if p is not None and p < 0.001 else f"p = {fmt_p(p)}"
+
+
+def logrank_text(lr: dict) -> str:
+    """The log-rank test in words: ``χ² = 2.88, df = 1, p = 0.090``."""
+    return "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, {p_is(lr['p'])}"
+
+
 def fmt_pct(rate: float | None, low: float | None, high: float | None) -> str:
     """``27.8% [9.7, 53.5]``."""
     if rate is None:
@@ -287,9 +297,7 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
             }
         )
     lr, cox = rel["logrank"], rel["cox"]
-    logrank = (
-        "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, p = {fmt_p(lr['p'])}"
-    )
+    logrank = logrank_text(lr)
     labels = dict(plan.cohorts)
     conf = f"{plan.confidence * 100:g}%"
     cox_text = (
@@ -297,7 +305,7 @@ def relapse_summary(results: dict, plan: AnalysisPlan) -> dict:
         if cox["hr"] is None
         else (
             f"HR {fmt(cox['hr'])} [{conf} CI {fmt(cox['ci_low'])}, {fmt(cox['ci_high'])}], "
-            f"p = {fmt_p(cox['p'])} "
+            f"{p_is(cox['p'])} "
             f"({labels[plan.cox_compare]} vs {labels[plan.cox_reference]}; "
             f"n = {cox['n']}, {cox['events']} relapses)"
         )

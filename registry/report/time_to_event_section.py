@@ -5,7 +5,7 @@ and the statement that the cohorts are not randomised. Built from ``results.json
 from __future__ import annotations
 
 from registry.analysis.plan import AnalysisPlan
-from registry.report.tables import fmt, fmt_days, fmt_p
+from registry.report.tables import fmt, fmt_days, logrank_text, p_is
 
 NOT_RANDOMISED = (
     "The cohorts are not randomised: this comparison describes the patients as treated and "
@@ -30,13 +30,9 @@ def cox_text(cox: dict | None, plan: AnalysisPlan, events: str) -> str:
     adjusted = f"; adjusted for {', '.join(cox['covariates'])}" if cox["covariates"] else ""
     return (
         f"HR {fmt(cox['hr'])} [{plan.confidence * 100:g}% CI {fmt(cox['ci_low'])}, {fmt(cox['ci_high'])}], "
-        f"p = {fmt_p(cox['p'])} ({labels[plan.cox_compare]} vs {labels[plan.cox_reference]}; "
+        f"{p_is(cox['p'])} ({labels[plan.cox_compare]} vs {labels[plan.cox_reference]}; "
         f"n = {cox['n']}, {cox['events']} {events}{adjusted})"
     )
-
-
-def logrank_text(lr: dict) -> str:
-    return "not computed" if lr["chisq"] is None else f"χ² = {fmt(lr['chisq'])}, df = 1, p = {fmt_p(lr['p'])}"
 
 
 def reason_words(at_risk: str, plan: AnalysisPlan) -> dict[str, str]:
