@@ -7,8 +7,6 @@ all as text, with the mapped names. Parse errors become :class:`CsvFormatError` 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -18,8 +16,6 @@ from registry.redcap.header import map_header
 from registry.redcap.project import Project
 from registry.redcap.rawfile import ENCODING_FIX, ExportInfo, utf8_source
 from registry.sqltext import quote_ident
-
-DELIMITERS = (",", "\t", ";", "|", "^")
 
 
 def load_csv(con, path: Path, project: Project, info: ExportInfo, *, ignore_extra: bool = False,
@@ -59,18 +55,11 @@ def _read_header(source: Path, display: Path) -> tuple[list[str], str]:
     except UnicodeDecodeError:
         raise InputFileError("the file is not UTF-8 (in the header line)", where=f"{display}, line 1",
                              fix=ENCODING_FIX) from None
-    best: tuple[list[str], str] = ([], ",")
-    for delim in DELIMITERS:
-        try:
-            cells = next(csv.reader(io.StringIO(first), delimiter=delim))
-        except (csv.Error, StopIteration):
-            continue
-        if len(cells) > len(best[0]):
-            best = (cells, delim)
-    if not best[0]:
+    cells, delim = csv_text.split_header(first)
+    if not cells:
         raise CsvFormatError("the header line cannot be read", where=f"{display}, line 1",
                              fix="export the data from REDCap again")
-    return [c.strip() for c in best[0]], best[1]
+    return [c.strip() for c in cells], delim
 
 
 def _csv_error(exc: Exception, display: Path) -> Exception:

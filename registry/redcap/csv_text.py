@@ -117,8 +117,7 @@ def normalise_line_breaks(source: Path, out: Path) -> None:
 def check_last_record(source: Path, display: Path, counts: TextCounts) -> None:
     """Refuse a last record without a final line break that is cut short."""
     header = _header(source)
-    delim = _delimiter(header)
-    columns = next(csv.reader(io.StringIO(header), delimiter=delim))
+    columns, delim = split_header(header)
     ends_quoted = counts.quotes % 2 == 1
     record, breaks_in_record = _last_record(source, counts.size, ends_quoted)
     if record is None:  # the whole file is one record: the header line (no data rows; read_export says so)
@@ -162,16 +161,17 @@ def _header(source: Path) -> str:
     return first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
 
 
-def _delimiter(header: str) -> str:
-    """The delimiter that splits the header into the most columns (as the CSV reader chooses it)."""
-    best, width = ",", 0
+def split_header(header: str) -> tuple[list[str], str]:
+    """The header line's cells and its delimiter: the one of :data:`DELIMITERS` that splits it
+    into the most columns (``([], ",")`` when none can read it). The CSV reader uses it too."""
+    best: tuple[list[str], str] = ([], ",")
     for delim in DELIMITERS:
         try:
             cells = next(csv.reader(io.StringIO(header), delimiter=delim))
         except (csv.Error, StopIteration):
             continue
-        if len(cells) > width:
-            best, width = delim, len(cells)
+        if len(cells) > len(best[0]):
+            best = (cells, delim)
     return best
 
 
