@@ -80,6 +80,16 @@ def _need(rel: duckdb.DuckDBPyRelation, form: str, column: str, what: str) -> No
         )
 
 
+def _need_study_day(rel: duckdb.DuckDBPyRelation, form: str, column: str) -> None:
+    kind = str(dict(zip(rel.columns, rel.types, strict=True))[column])
+    if kind not in DAY_TYPES:
+        raise AdamError(
+            f"`{form}.{column}` is {kind}, not a study day",
+            where=f"reg.main.{form}",
+            fix="re-ingest with the study-day anchor (dem_index_date) so dates are study days",
+        )
+
+
 def stage_demographics(con: duckdb.DuckDBPyConnection, spec: DemographicFields, dic: Dictionary) -> None:
     """``_adam_demog``, ``_adam_race`` and ``_adam_site`` (see the module docstring)."""
     import duckdb
@@ -189,13 +199,7 @@ def stage_days(con: duckdb.DuckDBPyConnection, forms: dict[str, str]) -> None:
     for form, name in forms.items():
         rel = _table(con, form, "ADQS.ADY")
         _need(rel, form, name, "ADQS.ADY")
-        kind = str(dict(zip(rel.columns, rel.types, strict=True))[name])
-        if kind not in DAY_TYPES:
-            raise AdamError(
-                f"`{form}.{name}` is {kind}, not a study day",
-                where=f"reg.main.{form}",
-                fix="re-ingest with the study-day anchor (dem_index_date) so dates are study days",
-            )
+        _need_study_day(rel, form, name)
         parts = parts.union(
             rel.select(
                 c("record_id"),
@@ -230,13 +234,7 @@ def stage_ratings(con: duckdb.DuckDBPyConnection, sources: list[tuple[str, str, 
         rel = _table(con, form, "ADQS (rating sources)")
         for name in (score, day):
             _need(rel, form, name, "ADQS (rating sources)")
-        kind = str(dict(zip(rel.columns, rel.types, strict=True))[day])
-        if kind not in DAY_TYPES:
-            raise AdamError(
-                f"`{form}.{day}` is {kind}, not a study day",
-                where=f"reg.main.{form}",
-                fix="re-ingest with the study-day anchor (dem_index_date) so dates are study days",
-            )
+        _need_study_day(rel, form, day)
         parts = parts.union(
             rel.select(
                 c("record_id"),
