@@ -195,7 +195,8 @@ def status(
     typer.echo(f"records: {info['records']}; export rows: {info['rows']}; sha256 {info['source_sha256'][:16]}…")
     for form, rows in info["instruments"].items():
         typer.echo(f"  {form:<28} {rows:>8} rows  {info['instrument_records'].get(form, 0):>7} records")
-    typer.echo(f"cast failures: {info['cast_failures']}; missing-data codes: {info['missing_values']}")
+    typer.echo(f"cast failures: {info['cast_failures']}; missing-data codes: {info['missing_values']}; "
+               f"misplaced values kept aside: {info['misplaced_values']}")
     for note in info["notes"]:
         typer.echo(f"note: {safe_text.terminal(note)}")
 

@@ -32,6 +32,12 @@ def pull(
         int, typer.Option("--max-bytes", help="Largest API answer accepted, in bytes (streamed to disk).")
     ] = 2_000_000_000,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another process using the registry.")] = 30.0,
+    ignore_misplaced: Annotated[
+        bool,
+        typer.Option("--ignore-misplaced",
+                     help="Store the batch without values on rows where their form cannot be, keeping them in "
+                     "_misplaced_values, instead of refusing it (as registry ingest --ignore-misplaced)."),
+    ] = False,
 ) -> None:
     """Export a project through the REDCap API and ingest it as one new batch."""
     from registry.pull import pull as run_pull
@@ -46,6 +52,7 @@ def pull(
             timeout=timeout,
             max_bytes=max_bytes,
             wait=wait,
+            ignore_misplaced=ignore_misplaced,
             progress=advance,
         )
     typer.echo(f"pulled {result.records} records ({result.rows} rows) from {result.url} in {result.batches} batch(es)")
@@ -58,3 +65,6 @@ def pull(
     )
     for form, rows in result.ingest.instruments.items():
         typer.echo(f"  {form}: {rows} rows")
+    if result.ingest.misplaced_values:
+        typer.echo(f"  {result.ingest.misplaced_values} value(s) on rows where their form cannot be: left out of the "
+                   "form tables, kept in _misplaced_values (--ignore-misplaced)")

@@ -80,6 +80,7 @@ def pull(
     timeout: float = TIMEOUT_SECONDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     wait: float = 30.0,
+    ignore_misplaced: bool = False,
     progress=None,
 ) -> PullResult:
     """Export a project through the REDCap API and ingest it into ``db`` as one batch.
@@ -100,6 +101,9 @@ def pull(
     timeout, wait : float
         Seconds each API request may take in all (connect, send, every read), and seconds to wait
         for another process using the registry.
+    ignore_misplaced : bool
+        Values on rows where their form cannot be are kept in ``_misplaced_values`` and left out of
+        the form tables, instead of refusing the pull (as ``registry ingest --ignore-misplaced``).
     max_bytes : int
         The largest answer accepted (each is streamed to a temporary file, never held whole).
     progress : callable, optional
@@ -132,5 +136,5 @@ def pull(
         records = folder / f"redcap_api_{''.join(c if c.isalnum() else '_' for c in host)}.csv"
         rows = fetch_records(client, ids, batch_size, records)
         step("records")
-        result = ingest(records, project, db, wait=wait, progress=step)
+        result = ingest(records, project, db, wait=wait, ignore_misplaced=ignore_misplaced, progress=step)
     return PullResult(client.shown, len(ids), rows, -(-len(ids) // batch_size), project.name, result)

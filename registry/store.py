@@ -180,6 +180,16 @@ def history(con) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def _misplaced_count(con, batch_id: int) -> int:
+    """Values the batch kept aside with ``--ignore-misplaced`` (0 for a batch from before that table)."""
+    schema = f"batch_{batch_id}"
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = $s and table_name = "
+                         "'_misplaced_values'", {"s": schema}).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute(f"select count(*) from {sqltext.quote_ident(schema)}._misplaced_values").fetchone()[0]
+
+
 def status(con) -> dict:
     """The current batch: the keys ``registry status --json`` prints."""
     b = get_batch(con)
@@ -202,6 +212,7 @@ def status(con) -> dict:
         "redacted": len(json.loads(row[3] or "[]")),
         "cast_failures": row[4],
         "missing_values": row[5],
+        "misplaced_values": _misplaced_count(con, b.batch_id),
         "study_day_anchor": b.study_day_anchor,
         "toolkit_version": row[6],
         "notes": json.loads(row[8] or "[]"),
