@@ -21,7 +21,9 @@ PSEUDO = {"redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instan
 
 
 def read_export(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows (every cell as text, blank as '') of a CSV or API JSON export."""
+    """Header and rows (every cell as text, blank as '') of a CSV, API JSON or ODM XML export."""
+    if path.suffix == ".xml":
+        return read_odm_cells(path)
     if path.suffix == ".json":
         obj = json.loads(path.read_text(encoding="utf-8-sig"))
         records = obj["records"] if isinstance(obj, dict) else obj
@@ -30,6 +32,49 @@ def read_export(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         return list(reader.fieldnames), [{k: v or "" for k, v in r.items()} for r in reader]
+
+
+def _attr(element, name: str) -> str | None:
+    """An attribute by its local name, whatever its namespace (redcap:UniqueEventName)."""
+    return next((v for k, v in element.attrib.items() if k == name or k.endswith("}" + name)), None)
+
+
+def read_odm_cells(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The cells of a REDCap ODM file as the rows of its CSV export, read here with ElementTree alone
+    (not the registry's reader): one row per record, event (and its repeat) and repeating-instrument
+    instance; ItemOID is the CSV column, Value the cell."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.parse(path).getroot()
+    repeating_forms = {(_attr(e, "UniqueEventName") or None, _attr(e, "RepeatInstrument"))
+                       for e in root.iterfind(".//{*}RepeatingInstrument")}
+    repeating_events = {_attr(e, "UniqueEventName") for e in root.iterfind(".//{*}RepeatingEvent")}
+    longitudinal = any(True for _ in root.iterfind(".//{*}StudyEventData"))
+    rid_field, columns, rows = None, {}, {}
+    for subject in root.iterfind(".//{*}SubjectData"):
+        rid_field = rid_field or _attr(subject, "RecordIdField")
+        events = list(subject.iterfind(".//{*}StudyEventData")) if longitudinal else [subject]
+        for event_data in events:
+            event = _attr(event_data, "UniqueEventName") if longitudinal else None
+            event_instance = _attr(event_data, "StudyEventRepeatKey") if event in repeating_events else None
+            for form_data in event_data.iterfind(".//{*}FormData"):
+                form = form_data.get("FormOID").split(".", 1)[1]
+                repeats = (event, form) in repeating_forms or (None, form) in repeating_forms
+                key = (subject.get("SubjectKey"), event, form if repeats else None,
+                       form_data.get("FormRepeatKey") if repeats else event_instance)
+                row = rows.setdefault(key, {"redcap_event_name": event or "", "redcap_repeat_instrument": key[2] or "",
+                                            "redcap_repeat_instance": key[3] or ""})
+                for item in form_data.iterfind(".//{*}ItemData"):
+                    row[item.get("ItemOID")] = item.get("Value") or ""
+                    columns.setdefault(item.get("ItemOID"))
+    rid_field = rid_field or next(iter(columns))
+    pseudo = ["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
+    header = [rid_field, *pseudo, *(c for c in columns if c != rid_field)]
+    out = []
+    for (record, *_rest), row in rows.items():
+        row[rid_field] = record
+        out.append({c: row.get(c, "") for c in header})
+    return header, out
 
 
 class Registry:
