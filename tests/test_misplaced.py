@@ -15,15 +15,32 @@ from registry import store
 SPARSE = REDCAP / "REDCapR" / "repeating-instruments-sparse"
 
 
+def write_export(out: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def mutate(source: Path, out: Path, pick, column: str, value: str) -> dict[str, str]:
     """Copy ``source`` with ``column`` set to ``value`` on the first row ``pick(row)`` accepts; that row."""
     header, rows = read_export(source)
     row = next(r for r in rows if pick(r))
     row[column] = value
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_export(out, header, rows)
+    return row
+
+
+def with_plain_row(source: Path, out: Path, event: str, column: str, value: str) -> dict[str, str]:
+    """Copy ``source`` with a plain row (no repeat instrument, no instance) of ``event`` added after the
+    first record's last row, holding ``column`` = ``value``; that row."""
+    header, rows = read_export(source)
+    record = rows[0]["record_id"]
+    row = dict.fromkeys(header, "") | {"record_id": record, "redcap_event_name": event, column: value,
+                                       "redcap_data_access_group": rows[0]["redcap_data_access_group"]}
+    last = max(i for i, r in enumerate(rows) if r["record_id"] == record)
+    rows.insert(last + 1, row)
+    write_export(out, header, rows)
     return row
 
 
@@ -64,6 +81,29 @@ def test_ignore_misplaced_stores_the_batch_without_the_value_and_records_it(cli,
                        {"r": key["r"], "e": key["e"]}).fetchone()[0] == 0
     assert con.execute("select count(*) from adverse_event where record_id = $r and redcap_event_name = $e "
                        "and redcap_repeat_instance = $i", key).fetchone()[0] == 1
+    con.close()
+    assert unaccounted(db, export) == []
+
+
+def test_a_repeating_forms_value_on_a_plain_row_of_its_repeating_event_is_refused(cli, with_batch, tmp_path):
+    """adverse_event repeats in treatment_log_arm_1: its values are only on its own instance rows there."""
+    export = tmp_path / "ae_on_plain_row.csv"
+    row = with_plain_row(SAMPLE / "sample_export.csv", export, "treatment_log_arm_1", "ae_term", "nausea")
+    err = refuse(cli, with_batch, export, expect="value(s) are on rows where their form cannot be")
+    assert f"record {row['record_id']}, event treatment_log_arm_1, field ae_term" in err
+    assert "a non-repeating row of event treatment_log_arm_1, where the form is a repeating instrument" in err
+
+
+def test_with_ignore_misplaced_a_repeating_forms_plain_row_value_is_kept_aside(cli, db, tmp_path):
+    export = tmp_path / "ae_on_plain_row.csv"
+    row = with_plain_row(SAMPLE / "sample_export.csv", export, "treatment_log_arm_1", "ae_term", "nausea")
+    result = cli("ingest", export, "--db", db, "--ignore-misplaced")
+    assert result.exit_code == 0, result.stderr
+    con = store.connect(db, read_only=True)
+    assert con.execute("select form, record_id, redcap_event_name, redcap_repeat_instance, field, raw_value "
+                       "from _misplaced_values").fetchall() == [
+        ("adverse_event", row["record_id"], "treatment_log_arm_1", None, "ae_term", "nausea")]
+    assert con.execute("select count(*) from adverse_event where redcap_repeat_instance is null").fetchone()[0] == 0
     con.close()
     assert unaccounted(db, export) == []
 

@@ -3,12 +3,16 @@
 A REDCap export row belongs to one repeating instrument (``redcap_repeat_instrument`` set) or to
 the event's non-repeating forms (and a repeating event's forms); in a longitudinal project only
 the forms mapped to the row's event can hold values. A value of another form on such a row
-(``madrs_1`` on an ``adverse_event`` row) belongs to no row of its form's table, so it would be
-lost: the ingest refuses it, naming record, event, instance and field, or keeps it in the batch's
-``_misplaced_values`` only. A checkbox or form-status ``0`` there is REDCap's filler, not a value.
+(``madrs_1`` on an ``adverse_event`` row, or ``ae_term`` on the plain row of an event where
+``adverse_event`` repeats) belongs to no row of its form's table, so it would be lost or stored
+without its instance: the ingest refuses it, naming record, event, instance and field, or keeps it
+in the batch's ``_misplaced_values`` only. A checkbox or form-status ``0`` there is REDCap's filler.
 
-One pass over the export counts each column's values per (repeat instrument, event); only the
-forms with a count where they cannot be are then searched cell by cell.
+A form repeats in an event when the project's repeating setup says so, or when the export has a
+row of it as a repeating instrument there (REDCap writes such rows only for a repeating form; a
+form can repeat in one event and not in another). One pass over the export counts each column's
+values per (repeat instrument, event); only the forms with a count where they cannot be are then
+searched cell by cell.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ TABLE_COLUMNS = ("form varchar, record_id varchar, redcap_event_name varchar, re
 
 
 def placed_sql(project: Project) -> str:
-    """SQL predicate: form ``$form`` can be on export row r: the row is no other repeating instrument's,
-    and (when the instrument-event mapping is known) its event is one of ``$events``, the form's events."""
-    same = "(r.redcap_repeat_instrument is null or r.redcap_repeat_instrument = $form)"
+    """SQL predicate: form ``$form`` can be on export row r: the row is the form's own repeating-instrument
+    row, or a plain row of an event where the form does not repeat (``$repeats``: the events where it does,
+    '' for a classic project's); and (when the instrument-event mapping is known) its event is one of
+    ``$events``, the form's events."""
+    same = ("(r.redcap_repeat_instrument is not distinct from $form or (r.redcap_repeat_instrument is null and "
+            "not list_contains($repeats::varchar[], coalesce(r.redcap_event_name, ''))))")
     return f"({same} and list_contains($events::varchar[], r.redcap_event_name))" if project.mapping else same
 
 
@@ -35,22 +42,41 @@ def form_events(project: Project, form: str) -> list[str]:
     return sorted({e for _arm, e, f in project.mapping or [] if f == form})
 
 
-def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[str]]]) -> set[str]:
-    """Forms with a value (or filler) in a column of theirs on a row where they cannot be.
+def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[str]]]
+                  ) -> tuple[set[str], dict[str, list[str]]]:
+    """Forms with a value (or filler) in a column of theirs on a row where they cannot be, and the
+    events each form repeats in ('' for a classic project's; the ``$repeats`` of :func:`placed_sql`).
 
     ``cells``: form -> (its export columns, those of them whose '0' is filler).
     """
     owners = [(col, form) for form, (names, _fillers) in cells.items() for col in names]
     if not owners:
-        return set()
+        return set(), {}
     counts = ", ".join(f"count({quote_ident(col)})" for col, _form in owners)
+    groups = con.execute(render(read_sql("misplaced_counts.sql"), counts=counts)).fetchall()
+    repeats = _repeating(project, {(event, ri) for ri, event, *_n in groups if ri is not None})
     events = {form: set(form_events(project, form)) for form in cells}
     suspect = set()
-    for ri, event, *n in con.execute(render(read_sql("misplaced_counts.sql"), counts=counts)).fetchall():
+    for ri, event, *n in groups:
         for (_col, form), count in zip(owners, n, strict=True):
-            if count and ((ri is not None and ri != form) or (project.mapping and event not in events[form])):
+            if count and ((ri is not None and ri != form) or (project.mapping and event not in events[form])
+                          or (ri is None and (event or "") in repeats.get(form, ()))):
                 suspect.add(form)
-    return suspect
+    return suspect, {form: sorted(evs) for form, evs in repeats.items()}
+
+
+def _repeating(project: Project, seen: set[tuple[str | None, str]]) -> dict[str, set[str]]:
+    """form -> the events it repeats in as an instrument: the project's repeating setup (a form-wide
+    entry only in a classic project: in a longitudinal one a form can repeat in some events only) and
+    ``seen``, the export's (event, repeat instrument) pairs."""
+    pairs = set(seen)
+    for event, form in project.repeating or ():
+        if form is not None and (event is not None or not project.longitudinal):
+            pairs.add((event, form))
+    out: dict[str, set[str]] = {}
+    for event, form in pairs:
+        out.setdefault(form, set()).add(event or "")
+    return out
 
 
 def insert_sql(table: str, form: str, names: list[str], fillers: list[str], placed: str,

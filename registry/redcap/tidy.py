@@ -110,8 +110,8 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
     dag = "r.redcap_data_access_group" if "redcap_data_access_group" in header else "cast(null as varchar)"
     join = "left join __anchor a on a.record_id = r.record_id" if anchor else ""
 
-    def write(plan: FormPlan, placed: str) -> dict[str, int]:
-        params = {"form": plan.form, "events": misplaced.form_events(project, plan.form)}
+    def write(plan: FormPlan, placed: str, repeats: list[str] = ()) -> dict[str, int]:
+        params = {"form": plan.form, "events": misplaced.form_events(project, plan.form), "repeats": list(repeats)}
         route = f"{_route_sql(plan, missing_cols)} and {placed}"
         values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
         table = f"{s}.{quote_ident(plan.form)}"
@@ -133,13 +133,13 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
             on_form(plan.form)
     # Then one pass for values where their form cannot be (after the tables: run first, it slows them);
     # only such a form (most exports have none) is written again with its rows told apart.
-    suspect = misplaced.suspect_forms(con, project, {plan.form: plan.cells(missing_cols) for plan in plans})
+    suspect, repeats = misplaced.suspect_forms(con, project, {plan.form: plan.cells(missing_cols) for plan in plans})
     for plan in plans:
         if plan.form in suspect:
             con.execute(f"drop table {s}.{quote_ident(plan.form)}")
             for side in ("_cast_failures", "_missing_values"):
                 con.execute(f"delete from {s}.{side} where form = $form", {"form": plan.form})
-            counts[plan.form] = write(plan, misplaced.placed_sql(project))
+            counts[plan.form] = write(plan, misplaced.placed_sql(project), repeats.get(plan.form, []))
     if not ignore_misplaced:
         misplaced.refuse(con, f"{s}._misplaced_values", source)
     return counts
