@@ -11,8 +11,8 @@ in the batch's ``_misplaced_values`` only. A checkbox or form-status ``0`` there
 A form repeats in an event when the project's repeating setup says so, or when the export has a
 row of it as a repeating instrument there (REDCap writes such rows only for a repeating form; a
 form can repeat in one event and not in another). One pass over the export counts each column's
-values per (repeat instrument, event); only the forms with a count where they cannot be are then
-searched cell by cell.
+values per (repeat instrument, event) (:func:`registry.redcap.side_rows.count_values`); only the forms
+with a count where they cannot be are then searched cell by cell.
 """
 
 from __future__ import annotations
@@ -42,25 +42,23 @@ def form_events(project: Project, form: str) -> list[str]:
     return sorted({e for _arm, e, f in project.mapping or [] if f == form})
 
 
-def suspect_forms(con, project: Project, cells: dict[str, tuple[list[str], list[str]]]
+def suspect_forms(project: Project, cells: dict[str, tuple[list[str], list[str]]], counts
                   ) -> tuple[set[str], dict[str, list[str]]]:
     """Forms with a value (or filler) in a column of theirs on a row where they cannot be, and the
     events each form repeats in ('' for a classic project's; the ``$repeats`` of :func:`placed_sql`).
 
-    ``cells``: form -> (its export columns, those of them whose '0' is filler).
+    ``cells``: form -> (its export columns, those of them whose '0' is filler); ``counts``: the
+    export's non-blank cells of those columns per (repeat instrument, event)
+    (:func:`registry.redcap.side_rows.count_values`).
     """
-    owners = [(col, form) for form, (names, _fillers) in cells.items() for col in names]
-    if not owners:
-        return set(), {}
-    counts = ", ".join(f"count({quote_ident(col)})" for col, _form in owners)
-    groups = con.execute(render(read_sql("misplaced_counts.sql"), counts=counts)).fetchall()
-    repeats = _repeating(project, {(event, ri) for ri, event, *_n in groups if ri is not None})
+    repeats = _repeating(project, {(event, ri) for ri, event, _n in counts if ri is not None})
     events = {form: set(form_events(project, form)) for form in cells}
     suspect = set()
-    for ri, event, *n in groups:
-        for (_col, form), count in zip(owners, n, strict=True):
-            if count and ((ri is not None and ri != form) or (project.mapping and event not in events[form])
-                          or (ri is None and (event or "") in repeats.get(form, ()))):
+    for ri, event, n in counts:
+        for form, (names, _fillers) in cells.items():
+            if any(n[col] for col in names) and (
+                    (ri is not None and ri != form) or (project.mapping and event not in events[form])
+                    or (ri is None and (event or "") in repeats.get(form, ()))):
                 suspect.add(form)
     return suspect, {form: sorted(evs) for form, evs in repeats.items()}
 

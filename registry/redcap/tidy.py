@@ -4,9 +4,10 @@ REDCapTidieR's model: each instrument's rows are keyed by record, event and repe
 instance. A row of the export belongs to a form when it is that form's repeating-instrument
 row, or when it is a plain (or repeating-event) row with data on the form. Every cell is cast
 by its field's type; a value that does not fit goes to ``_cast_failures`` and a missing-data
-code to ``_missing_values``, never silently to NULL. A value on a row where its form cannot be
-(another repeating instrument's row, or an event the form is not mapped to) goes to
-``_misplaced_values``: the ingest refuses it, or with ``--ignore-misplaced`` keeps it there only.
+code to ``_missing_values``, never silently to NULL (:mod:`registry.redcap.side_rows`). A value
+on a row where its form cannot be (another repeating instrument's row, a plain row of an event
+where the form repeats, or an event the form is not mapped to) goes to ``_misplaced_values``:
+the ingest refuses it, or with ``--ignore-misplaced`` keeps it there only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from registry.redcap import misplaced
+from registry.redcap import misplaced, side_rows
 from registry.redcap.columns import Column, form_columns, missing_code_columns
 from registry.redcap.project import Project
 from registry.sqltext import quote_ident
@@ -36,13 +37,24 @@ class FormPlan:
     def data_columns(self) -> list[Column]:
         return [c for c in self.columns if c.name in self.present]
 
+    def missing_columns(self, missing_cols: dict[str, tuple[str, str]]) -> list[str]:
+        """The export's missing-data-code checkbox columns of the form's fields."""
+        fields = {c.field_name for c in self.columns}
+        return [col for col, (fname, _code) in missing_cols.items() if fname in fields and col in self.present]
+
     def cells(self, missing_cols: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
         """The export columns of the form (missing-code checkboxes too), and those whose '0' is REDCap's filler."""
-        fields = {c.field_name for c in self.columns}
-        extra = [col for col, (fname, _code) in missing_cols.items() if fname in fields and col in self.present]
+        extra = self.missing_columns(missing_cols)
         data = self.data_columns()
         fillers = [c.name for c in data if c.kind == "bool" or c.name == f"{self.form}_complete"]
         return [c.name for c in data] + extra, fillers + extra
+
+    def side(self, missing_cols: dict[str, tuple[str, str]]) -> side_rows.Side:
+        """The form's columns as the side-table checks see them (:mod:`registry.redcap.side_rows`)."""
+        data = self.data_columns()
+        return side_rows.Side([c for c in data if c.kind not in {"text", "bool"}],
+                              [c for c in data if c.kind == "bool"], [c for c in data if c.kind == "text"],
+                              self.missing_columns(missing_cols))
 
 
 def plan_forms(project: Project, header: list[str], dropped: set[str]) -> list[FormPlan]:
@@ -65,10 +77,7 @@ def _route_sql(plan: FormPlan, missing_cols: dict[str, tuple[str, str]]) -> str:
             tests.append(f"({q} is not null and {q} <> '0')")
         else:
             tests.append(f"{q} is not null")
-    form_fields = {c.field_name for c in plan.columns}
-    for col, (fname, _code) in missing_cols.items():
-        if fname in form_fields and col in plan.present:
-            tests.append(f"r.{quote_ident(col)} = '1'")
+    tests += [f"r.{quote_ident(col)} = '1'" for col in plan.missing_columns(missing_cols)]
     data = " or ".join(tests) if tests else "false"
     return f"(r.redcap_repeat_instrument = $form or (r.redcap_repeat_instrument is null and ({data})))"
 
@@ -107,42 +116,64 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
                 "redcap_repeat_instance integer, field varchar, code varchar)")
     con.execute(f"create table {s}._misplaced_values ({misplaced.TABLE_COLUMNS})")
     plans = plan_forms(project, header, dropped)
+    cells = {plan.form: plan.cells(missing_cols) for plan in plans}
+    sides = {plan.form: plan.side(missing_cols) for plan in plans}
     dag = "r.redcap_data_access_group" if "redcap_data_access_group" in header else "cast(null as varchar)"
     join = "left join __anchor a on a.record_id = r.record_id" if anchor else ""
 
-    def write(plan: FormPlan, placed: str, repeats: list[str] = ()) -> dict[str, int]:
-        params = {"form": plan.form, "events": misplaced.form_events(project, plan.form), "repeats": list(repeats)}
+    def create(plan: FormPlan, placed: str, params: dict) -> tuple[str, list[int]]:
+        """The form's table (its rows: ``route``); the table's row and record counts and typed counts."""
         route = f"{_route_sql(plan, missing_cols)} and {placed}"
         values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
         table = f"{s}.{quote_ident(plan.form)}"
-        sql = (f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values},\n"
-               f"  r.__row from raw r {join} where {route}")
-        _execute(con, sql, params)
-        _write_side_rows(con, project, plan, s, table, codes, missing_cols, placed, params)
-        if placed != "true":
-            _execute(con, *misplaced.insert_sql(f"{s}._misplaced_values", plan.form, *plan.cells(missing_cols),
-                                                placed, params))
-        con.execute(f"alter table {table} drop column __row")
-        rows, records = con.execute(f"select count(*), count(distinct record_id) from {table}").fetchone()
-        return {"rows": rows, "records": records}
+        _execute(con, f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values}\n"
+                      f"from raw r {join} where {route}", params)
+        typed = side_rows.typed_counts_sql(sides[plan.form], plan.form)
+        rows, records, *n = con.execute(f"select count(*), count(distinct record_id)"
+                                        f"{', ' + typed if typed else ''} from {table}").fetchone()
+        counts[plan.form] = {"rows": rows, "records": records}
+        return route, n
+
+    def write_side_rows(side: side_rows.Side, route: str, placed: str, params: dict) -> None:
+        params = params | {"codes": codes}
+        for sql, bound in side_rows.insert_sql(project, side, missing_cols, s, route, placed, params):
+            _execute(con, sql, bound)
 
     counts: dict[str, dict[str, int]] = {}
+    typed: dict[str, tuple[str, list[int]]] = {}
     for plan in plans:
-        counts[plan.form] = write(plan, "true")
+        typed[plan.form] = create(plan, "true", _params(project, plan.form))
         if on_form:
             on_form(plan.form)
-    # Then one pass for values where their form cannot be (after the tables: run first, it slows them);
-    # only such a form (most exports have none) is written again with its rows told apart.
-    suspect, repeats = misplaced.suspect_forms(con, project, {plan.form: plan.cells(missing_cols) for plan in plans})
+    # Two passes over the export for what the tables cannot tell: values where their form cannot be,
+    # and the columns that may hold failed casts or missing-data codes (after the tables: run first,
+    # they slow them). Only a form with misplaced values (most exports have none) is written again.
+    values = side_rows.count_values(con, [col for names, _fillers in cells.values() for col in names])
+    ranges = side_rows.cell_ranges(con, sides, codes)
+    suspect, repeats = misplaced.suspect_forms(project, cells, values)
+    for plan in plans:
+        if plan.form not in suspect:
+            route, n = typed[plan.form]
+            side = side_rows.columns_to_search(sides[plan.form], plan.form, side_rows.totals(values, plan.form), n,
+                                               ranges)
+            write_side_rows(side, route, "true", _params(project, plan.form))
     for plan in plans:
         if plan.form in suspect:
+            params = _params(project, plan.form, repeats.get(plan.form, []))
+            placed = misplaced.placed_sql(project)
             con.execute(f"drop table {s}.{quote_ident(plan.form)}")
-            for side in ("_cast_failures", "_missing_values"):
-                con.execute(f"delete from {s}.{side} where form = $form", {"form": plan.form})
-            counts[plan.form] = write(plan, misplaced.placed_sql(project), repeats.get(plan.form, []))
+            route, _n = create(plan, placed, params)
+            write_side_rows(sides[plan.form], route, placed, params)
+            _execute(con, *misplaced.insert_sql(f"{s}._misplaced_values", plan.form, *cells[plan.form],
+                                                placed, params))
     if not ignore_misplaced:
         misplaced.refuse(con, f"{s}._misplaced_values", source)
-    return counts
+    return {plan.form: counts[plan.form] for plan in plans}
+
+
+def _params(project: Project, form: str, repeats: list[str] | None = None) -> dict:
+    """The bound parameters of a form's SQL (:func:`misplaced.placed_sql`'s among them)."""
+    return {"form": form, "events": misplaced.form_events(project, form), "repeats": repeats or []}
 
 
 def _write_anchor(con, project: Project, header: list[str]) -> None:
@@ -156,55 +187,6 @@ def _write_anchor(con, project: Project, header: list[str]) -> None:
         )
     else:
         con.execute("create or replace temp table __anchor (record_id varchar, __anchor date)")
-
-
-def _write_side_rows(con, project: Project, plan: FormPlan, s: str, table: str, codes: list[str],
-                     missing_cols: dict[str, tuple[str, str]], placed: str, params: dict) -> None:
-    """Cells that did not survive their cast, and missing-data codes, of one form's columns.
-
-    A typed cell that is NULL where the export cell was not is a failed cast (or a missing-data
-    code); found by joining the new table back to the export on the row number. Checkbox
-    cells are checked on every row, so that nothing is dropped unseen.
-    """
-    keys = "$form, j.record_id, j.redcap_event_name, cast(j.redcap_repeat_instance as integer)"
-    typed = [c for c in plan.data_columns() if c.kind not in {"text", "bool"}]
-    fails, missing = [], []
-    for c in typed:
-        x, t = f"j.{quote_ident(c.name)}", f"j.{quote_ident(c.name + '__typed')}"
-        reason = (f"case when {c.valid_sql(x)} then 'no study-day anchor ({project.study_day_anchor}) for this "
-                  f"record' else 'not a valid {c.kind} value' end" if _anchored(c, project)
-                  else f"'not a valid {c.kind} value'")
-        fails.append(f"select {keys}, '{c.field_name}', {x}, {reason} from j "
-                     f"where {t} is null and {x} is not null and not list_contains($codes, {x})")
-        missing.append(f"select {keys}, '{c.field_name}', {x} from j where {t} is null and list_contains($codes, {x})")
-    keys_r = keys.replace("j.", "r.")
-    for c in plan.data_columns():
-        x = f"r.{quote_ident(c.name)}"
-        if c.kind == "bool":
-            fails.append(f"select {keys_r}, '{c.name}', {x}, 'not a checkbox value (0 or 1)' from raw r "
-                         f"where {x} is not null and {x} not in ('0', '1') and {placed}")
-        elif c.kind == "text":
-            missing.append(f"select {keys_r}, '{c.field_name}', {x} from raw r "
-                           f"where list_contains($codes, {x}) and {placed}")
-    form_fields = {c.field_name for c in plan.columns}
-    params = params | {"codes": codes}
-    for col, (fname, code) in missing_cols.items():
-        if fname in form_fields and col in plan.present:
-            x = f"r.{quote_ident(col)}"
-            n = len(params)  # the code is a bound value: a code such as O'K is data, not SQL
-            params |= {f"field_{n}": fname, f"code_{n}": code, f"column_{n}": col}
-            missing.append(f"select {keys_r}, $field_{n}, $code_{n} from raw r where {x} = '1' and {placed}")
-            fails.append(f"select {keys_r}, $column_{n}, {x}, 'not a checkbox value (0 or 1)' from raw r "
-                         f"where {x} is not null and {x} not in ('0', '1') and {placed}")
-    joined = ", ".join(f"r.{quote_ident(c.name)}, t.{quote_ident(c.name)} as {quote_ident(c.name + '__typed')}"
-                       for c in typed)
-    if typed:  # the export cells and their typed values side by side, once for both inserts
-        con.execute(f"create or replace temp table j as select r.record_id, r.redcap_event_name, "
-                    f"r.redcap_repeat_instance, {joined} from raw r join {table} t on t.__row = r.__row")
-    if fails:
-        _execute(con, f"insert into {s}._cast_failures " + "\nunion all\n".join(fails), params)
-    if missing:
-        _execute(con, f"insert into {s}._missing_values " + "\nunion all\n".join(missing), params)
 
 
 def _execute(con, sql: str, params: dict) -> None:
