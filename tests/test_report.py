@@ -3,8 +3,8 @@ methods paragraph generated from the plan, banners, and self-containedness."""
 
 from __future__ import annotations
 
-import base64
 import re
+from xml.etree import ElementTree
 
 import pytest
 from analysis_registry import build_registry, day0_plan, plan_variant, reference_subjects
@@ -96,8 +96,7 @@ def test_the_rates_table_gives_counts_rates_and_exact_intervals(report):
     _, md, _ = report
     text = section(md, "## Response and remission")
     assert (
-        "| Sirolimus-augmented esketamine | MADRS | Week 8 "
-        "| 1/10  10.0% [0.3, 44.5] | 0/10  0.0% [0.0, 30.8] |" in text
+        "| Sirolimus-augmented esketamine | MADRS | Week 8 | 1/10  10.0% [0.3, 44.5] | 0/10  0.0% [0.0, 30.8] |" in text
     )
     assert "| Esketamine alone | HAM-D | Week 16 | – | – |" in text
 
@@ -112,13 +111,22 @@ def test_the_provenance_names_batch_export_hash_plan_hash_lock_version_and_date(
     assert "not locked in the registry" in md
 
 
-def test_the_html_report_is_self_contained_with_four_embedded_png_figures(report):
+def test_the_html_report_is_self_contained_with_four_inline_svg_figures(report):
     _, _, html = report
     assert not re.search(r"""(src|href)=["'](https?:|//|[^"'#d])""", html)
-    assert "<script" not in html and "<link" not in html
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 4  # mean change, trajectories, MMRM LS means, Kaplan-Meier
-    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    figures = re.findall(r'<svg [^>]*class="figure".*?</svg>', html, flags=re.S)
+    names = [ElementTree.fromstring(f).get("aria-label") for f in figures]  # each is well-formed XML
+    assert names == [
+        "Mean change from baseline with 95% CI by outcome and visit",
+        "Individual trajectories of each outcome total by visit",
+        "LS mean change from baseline with 95% CI by visit and cohort, per outcome",
+        "Kaplan–Meier curves of relapse-free survival by cohort with numbers at risk",
+    ]
+    texts = [[t.text for t in ElementTree.fromstring(f).iter("{http://www.w3.org/2000/svg}text")] for f in figures]
+    assert "Mean change, MADRS points (95% CI)" in texts[0] and "Week 8" in texts[0]
+    assert "Total score, points" in texts[1] and "Baseline" in texts[1]
+    assert "Proportion relapse-free" in texts[3] and "Number at risk" in texts[3]
 
 
 def test_the_methods_paragraph_is_generated_from_the_plan():

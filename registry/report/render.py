@@ -1,6 +1,6 @@
 """Render the periodic report from ``results.json``: self-contained HTML and Markdown.
 
-The HTML (``templates/report.html.j2``) embeds its figures as base64 PNG and needs no
+The HTML (``templates/report.html.j2``) holds its figures as inline SVG and needs no
 other file; the Markdown (``templates/report.md.j2``) carries the same tables, for e-mail.
 Both are built from ``results.json`` alone (and the plan's labels), so every number in them
 is one in ``results.json``. This layer never imports the analysis run code: the analysis
@@ -144,10 +144,11 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
     }
     env = _environment()
     markdown = env.get_template("report.md.j2").render(**context)
+    trajectories, trajectories_caption = figures.plot_trajectories(results, plan)
     context["figures"] = {
         "mean_change": figures.plot_mean_change(results, plan),
-        "trajectories": figures.plot_trajectories(results, plan),
-        "trajectories_caption": figures.trajectory_caption(results, plan),
+        "trajectories": trajectories,
+        "trajectories_caption": trajectories_caption,
         "km": figures.plot_km(results, plan),
         "mmrm": mmrm_section.plot_mmrm(results, plan),
         "accrual": since_previous_section.plot_accrual(results, plan),
