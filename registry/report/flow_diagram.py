@@ -42,22 +42,24 @@ class Box:
 
 
 @lru_cache(maxsize=2)
-def _font(bold: bool):
-    from matplotlib import font_manager, ft2font
+def _advances(bold: bool) -> dict[int, float]:
+    """Advance width in em of every character of DejaVu Sans (the copy bundled with
+    matplotlib), read with fontTools: a few hundredths of a second, where importing
+    matplotlib's font machinery took several tenths."""
+    import importlib.util
+    from pathlib import Path
 
-    weight = "bold" if bold else "normal"
-    font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight=weight)))
-    font.set_size(1000, 72)  # 1 em = 1000 px
-    return font
+    from fontTools.ttLib import TTFont
+
+    folder = Path(importlib.util.find_spec("matplotlib").submodule_search_locations[0])
+    font = TTFont(folder / "mpl-data" / "fonts" / "ttf" / f"DejaVuSans{'-Bold' if bold else ''}.ttf", lazy=True)
+    em, metrics = font["head"].unitsPerEm, font["hmtx"]
+    return {code: metrics[glyph][0] / em for code, glyph in font.getBestCmap().items()}
 
 
-@lru_cache(maxsize=4096)
 def _advance(char: str, bold: bool) -> float:
     """Advance width of one character in em (DejaVu Sans; 1 em if the font lacks the glyph)."""
-    font = _font(bold)
-    if font.get_char_index(ord(char)) == 0:
-        return 1.0
-    return font.load_char(ord(char)).linearHoriAdvance / 65536 / 1000
+    return _advances(bold).get(ord(char), 1.0)
 
 
 def text_width(text: str, bold: bool = False, size: float = FONT) -> float:
