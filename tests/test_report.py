@@ -12,7 +12,7 @@ from analysis_registry import build_registry, day0_plan, plan_variant, reference
 from registry.analysis.methods import render_methods
 from registry.analysis.plan import default_plan_path, read_plan
 from registry.analysis.trajectories import trajectory_data
-from registry.report.figures import km_curve_data, trajectory_frame, trajectory_means
+from registry.report.figures import km_curve_data
 from registry.report.tables import fmt, fmt_p
 from registry.workflow import analyze
 
@@ -229,11 +229,11 @@ def test_the_mcnemar_table_is_in_both_reports(report):
 
 def test_the_trajectory_figure_draws_each_cohorts_mean_at_each_visit(report):
     res, _, _ = report
-    means = trajectory_means(trajectory_frame(res.results))
-    one = means[(means.cohort == 1) & (means.scale == "madrs")]
+    bands = res.results["trajectories"]["bands"]  # results.json: what the figure draws
+    one = [b for b in bands if b["cohort"] == 1 and b["scale"] == "madrs"]
     # mean(base1) with the 2 baseline-only subjects (30 each); mean(wk8_1)
-    assert one[["visit", "day", "n"]].values.tolist() == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
-    assert one["mean"].tolist() == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])
+    assert [[b["visit"], b["day"], b["n"]] for b in one] == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
+    assert [b["mean"] for b in one] == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])
 
 
 def test_small_p_values_read_p_below_not_p_equals():

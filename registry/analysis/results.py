@@ -13,8 +13,9 @@ rows count them in ``n_out_of_window``), ``relapse`` (``population``:
 relapse scale; null unless ``[cox] adjust_baseline``), ``ignored``: clinician relapses the rule
 could not use), ``time_to_response`` and ``time_to_remission`` (the same keys from day 0, plus
 ``left_out`` per cohort and reason), ``mmrm`` (mixed model per
-outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
-column-wise: :mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
+outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (quantile bands and means of the
+totals by visit over every subject, and the totals of the subjects the figure draws:
+:mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
 docs/results.md) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
@@ -180,7 +181,7 @@ def build_results(
         The methods paragraphs generated from the plan.
     """
     from registry import __version__
-    from registry.analysis.trajectories import to_columns, trajectory_data
+    from registry.analysis.trajectories import summarise_trajectories
 
     plan_status = (
         "locked before data"
@@ -250,7 +251,7 @@ def build_results(
             "exposure": analysis.exposure,
             "disposition": analysis.disposition,
             "choice_labels": analysis.choice_labels,
-            "trajectories": {k: JsonReady(v) for k, v in to_columns(trajectory_data(analysis.pairs, plan)).items()},
+            "trajectories": summarise_trajectories(analysis.pairs, plan),
             "methods": methods,
         }
     )

@@ -10,16 +10,11 @@ over quantile bands of everyone; the change and KM figures draw aggregated value
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from markupsafe import Markup
 
 from registry.analysis.plan import AnalysisPlan
 from registry.report.flow_diagram import text_width
 from registry.report.svg_plot import INK, Figure, Panel, nice_ticks, tick_text
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66462c"]
 PANEL_SLOT = 330  # pixels per panel column, its axis labels included
@@ -77,88 +72,38 @@ def plot_mean_change(results: dict, plan: AnalysisPlan) -> Markup:
     return fig.svg()
 
 
-def trajectory_frame(results: dict) -> pd.DataFrame:
-    """The subjects' totals by visit from ``results.json``'s column-wise ``trajectories``."""
-    import pandas as pd
-
-    columns = results["trajectories"]
-    return pd.DataFrame({c: columns[c] for c in ("record_id", "cohort", "scale", "visit", "day", "score")})
-
-
-def _polylines(data: pd.DataFrame) -> list:
-    """One (day, score) array per record; ``data`` is sorted by record, then visit."""
-    import numpy as np
-
-    ids = data["record_id"].to_numpy()
-    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    return np.split(data[["day", "score"]].to_numpy(float), cuts) if len(ids) else []
-
-
-QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-SAMPLE_SEED = 20240601  # the seeded sample of subjects drawn individually (said in the caption)
+def _polylines(columns: dict) -> dict[tuple[int, str], list[tuple[list, list]]]:
+    """Per (cohort, scale), one (days, scores) polyline per drawn subject (the columns are
+    sorted by outcome, cohort, record, visit)."""
+    out: dict[tuple[int, str], list[tuple[list, list]]] = {}
+    last = None
+    for rid, code, scale, day, score in zip(
+        *(columns[c] for c in ("record_id", "cohort", "scale", "day", "score")), strict=True
+    ):
+        if (rid, code, scale) != last:
+            out.setdefault((code, scale), []).append(([], []))
+            last = (rid, code, scale)
+        out[(code, scale)][-1][0].append(day)
+        out[(code, scale)][-1][1].append(score)
+    return out
 
 
-def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
-    """Mean and quantiles of the totals per cohort, outcome and visit over the subjects with
-    that total (the bold line and the bands of each trajectory panel).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        As from :func:`trajectory_frame`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``cohort``, ``scale``, ``visit``, ``day``, ``n``, ``mean``, ``q10``, ``q25``,
-        ``q50``, ``q75``, ``q90`` (linear interpolation, as ``numpy.quantile``).
-    """
-    keys = ["cohort", "scale", "visit", "day"]
-    grouped = data.groupby(keys, sort=False)["score"]
-    out = grouped.agg(n="count", mean="mean")
-    quant = grouped.quantile(list(QUANTILES)).unstack()
-    quant.columns = [f"q{round(q * 100)}" for q in QUANTILES]
-    out = out.join(quant).reset_index()
-    return out.sort_values(["cohort", "scale", "day"], kind="stable").reset_index(drop=True)
-
-
-def trajectory_sample(data: pd.DataFrame, limit: int, seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, dict]:
-    """The subjects drawn as individual lines: all of a cohort when it has at most ``limit``
-    subjects, else a seeded random sample of ``limit`` of them (the same subjects in every
-    outcome's panel).
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        The rows of the drawn subjects (sorted as ``data``) and, per cohort code,
-        ``(drawn, total)`` subject counts.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    keep, counts = [], {}
-    for code, ids in data.groupby("cohort", sort=True)["record_id"]:
-        unique = np.sort(ids.unique())
-        chosen = unique if len(unique) <= limit else rng.choice(unique, size=limit, replace=False)
-        keep.append(chosen)
-        counts[int(code)] = (len(chosen), len(unique))
-    chosen_ids = np.concatenate(keep) if keep else np.array([], dtype=object)
-    return data[data["record_id"].isin(chosen_ids)], counts
-
-
-def trajectory_caption(counts: dict, plan: AnalysisPlan) -> str:
-    """Which subjects the trajectory figure draws as thin lines, per cohort (``counts``: as
-    from :func:`trajectory_sample`)."""
+def trajectory_caption(trajectories: dict, plan: AnalysisPlan) -> str:
+    """Which subjects the trajectory figure draws as thin lines, per cohort."""
+    limit = trajectories["max_trajectories"]
+    counts = {s["cohort"]: (s["drawn"], s["subjects"]) for s in trajectories["sample"]}
     parts = []
     for code, label in plan.cohorts:
         drawn, total = counts.get(code, (0, 0))
-        parts.append(f"{label}: all {total} subjects" if drawn == total else f"{label}: {drawn} of {total} subjects")
+        parts.append(
+            f"{label}: all {total} subjects" if drawn == total else f"{label}: {drawn} of {total} subjects"
+        )
     sampled = any(d < t for d, t in counts.values())
     how = (
-        f"Thin lines: every subject of a cohort of up to {plan.max_trajectories} subjects, else a random "
-        f"sample of {plan.max_trajectories} (seed {SAMPLE_SEED}; [report] max_trajectories in the plan)"
+        f"Thin lines: every subject of a cohort of up to {limit} subjects, else a random "
+        f"sample of {limit} (seed {trajectories['seed']}; [report] max_trajectories in the plan)"
         if sampled
-        else f"Thin lines: every subject (cohorts of up to {plan.max_trajectories} are drawn in full)"
+        else f"Thin lines: every subject (cohorts of up to {limit} are drawn in full)"
     )
     return f"{how}: {'; '.join(parts)}."
 
@@ -166,14 +111,14 @@ def trajectory_caption(counts: dict, plan: AnalysisPlan) -> str:
 def plot_trajectories(results: dict, plan: AnalysisPlan) -> tuple[Markup, str]:
     """Trajectories: a row of panels per cohort, a column per outcome (shared y-axis per
     outcome); bands of the 10-90% and 25-75% quantiles and the mean in bold over every
-    subject, and a thin line per subject for at most ``plan.max_trajectories`` subjects per
-    cohort (a seeded sample beyond that), so the cost does not grow with the cohort.
+    subject, and a thin line per drawn subject (``results.json`` ``trajectories``: at most
+    ``[report] max_trajectories`` per cohort), so the cost does not grow with the cohort.
 
     Returns the figure and its caption's sentence on the subjects drawn (:func:`trajectory_caption`).
     """
-    data = trajectory_frame(results)
-    means = trajectory_means(data)
-    drawn, counts = trajectory_sample(data, plan.max_trajectories)
+    trajectories = results["trajectories"]
+    lines = _polylines(trajectories)
+    panels = {(p["cohort"], p["scale"]): p for p in trajectories["panels"]}
     visits = [plan.baseline_visit, *plan.followup_visits]
     days = dict(plan.visit_days)
     ticks = [days.get(v, i) for i, v in enumerate(visits)]
@@ -184,19 +129,18 @@ def plot_trajectories(results: dict, plan: AnalysisPlan) -> tuple[Markup, str]:
         row_height * len(plan.cohorts) + 64,
         "Individual trajectories of each outcome total by visit",
     )
-    subjects = data.groupby(["scale", "cohort"])["record_id"].nunique().to_dict()
     ylims = []
-    for o in plan.outcomes:
-        scores = data.loc[data["scale"] == o.scale, "score"]
-        ylims.append(_limits([scores.min(), scores.max()]) if len(scores) else (0.0, 1.0))
+    for o in plan.outcomes:  # the shared y-axis of an outcome covers every subject's totals
+        bands = [b for b in trajectories["bands"] if b["scale"] == o.scale]
+        drawn = [y for (_, scale), polylines in lines.items() if scale == o.scale for _, ys in polylines for y in ys]
+        ylims.append(_limits([b["q10"] for b in bands] + [b["q90"] for b in bands] + drawn))
     xlim = (min(ticks) - pad, max(ticks) + pad)
     for row, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[row % len(COLOURS)]
-        panels = _panel_row(fig, len(plan.outcomes), 44 + row * row_height, 160, xlim, ylims)
-        for panel, o in zip(panels, plan.outcomes, strict=True):
-            shown = drawn[(drawn["scale"] == o.scale) & (drawn["cohort"] == code)]
-            n_shown = shown["record_id"].nunique()
-            n = subjects.get((o.scale, code), 0)
+        row_panels = _panel_row(fig, len(plan.outcomes), 44 + row * row_height, 160, xlim, ylims)
+        for panel, o in zip(row_panels, plan.outcomes, strict=True):
+            counts = panels.get((code, o.scale), {"subjects": 0, "drawn": 0})
+            n, n_shown = counts["subjects"], counts["drawn"]
             panel.axes(
                 xticks=[(t, plan.visit_label(v)) for t, v in zip(ticks, visits, strict=True)],
                 ylabel="Total score, points",
@@ -205,16 +149,16 @@ def plot_trajectories(results: dict, plan: AnalysisPlan) -> tuple[Markup, str]:
                     (f"(n = {n}" + ("" if n_shown == n else f", {n_shown} drawn") + ")", colour),
                 ],
             )
-            band = means[(means["cohort"] == code) & (means["scale"] == o.scale)]
-            day = band["day"].tolist()
+            band = [b for b in trajectories["bands"] if b["cohort"] == code and b["scale"] == o.scale]
+            day = [b["day"] for b in band]
             opacity = 0.35 if n_shown <= 50 else max(0.08, 15 / n_shown)
-            panel.lines([(p[:, 0], p[:, 1]) for p in _polylines(shown)], colour, 0.7, opacity)
-            panel.band(day, band["q10"].tolist(), band["q90"].tolist(), colour, 0.15)
-            panel.band(day, band["q25"].tolist(), band["q75"].tolist(), colour, 0.25)
-            panel.line(day, band["mean"].tolist(), "black", 2.2)
-            panel.points(day, band["mean"].tolist(), "black", 3)
-    sampled = any(d < t for d, t in counts.values())
-    one = "one subject" + (f" (random sample of {plan.max_trajectories} per cohort)" if sampled else "")
+            panel.lines(lines.get((code, o.scale), []), colour, 0.7, opacity)
+            panel.band(day, [b["q10"] for b in band], [b["q90"] for b in band], colour, 0.15)
+            panel.band(day, [b["q25"] for b in band], [b["q75"] for b in band], colour, 0.25)
+            panel.line(day, [b["mean"] for b in band], "black", 2.2)
+            panel.points(day, [b["mean"] for b in band], "black", 3)
+    sampled = any(s["drawn"] < s["subjects"] for s in trajectories["sample"])
+    one = "one subject" + (f" (random sample of {trajectories['max_trajectories']} per cohort)" if sampled else "")
     fig.legend(
         [
             ("thin", "grey", one),
@@ -224,7 +168,7 @@ def plot_trajectories(results: dict, plan: AnalysisPlan) -> tuple[Markup, str]:
         ],
         fig.height - 54,
     )
-    return fig.svg(), trajectory_caption(counts, plan)
+    return fig.svg(), trajectory_caption(trajectories, plan)
 
 
 def km_curve_data(results: dict, code: int) -> list[tuple[float, float, float | None, float | None]]:

@@ -25,7 +25,7 @@ INK = "#222"
 GRID = "#e5e5e5"
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 x 10^k) covering ``[low, high]``."""
     if not high > low:
         low, high = low - 1, high + 1
