@@ -175,6 +175,26 @@ def flow_steps(results: dict, plan) -> dict:
     return {"top": top, "columns": columns}
 
 
+def flow_text(results: dict, plan) -> dict:
+    """The diagram as text for report.md: ``top`` (the records line, its cohort breakdown)
+    and ``cohorts``, per cohort its ``label`` and ``steps``: each step's ``text`` (a main
+    box) and ``left_out`` (the dashed boxes after it: subjects not carried to the next step).
+    """
+    steps = flow_steps(results, plan)
+    cohorts = []
+    for boxes in steps["columns"]:
+        first, *rest = boxes
+        entries = [{"text": " ".join(t for t, _ in first.lines[1:]), "left_out": []}]
+        for box in rest:
+            text = " ".join(t for t, _ in box.lines)
+            if box.excluded:
+                entries[-1]["left_out"].append(text)
+            else:
+                entries.append({"text": text, "left_out": []})
+        cohorts.append({"label": first.lines[0][0], "steps": entries})
+    return {"top": [t for t, _ in steps["top"]], "cohorts": cohorts}
+
+
 def _text(x: float, y: float, lines: list[tuple[str, bool]]) -> list[str]:
     out = []
     for i, (line, bold) in enumerate(lines):

@@ -121,6 +121,7 @@ def render_report(results: dict, plan: AnalysisPlan) -> tuple[str, str]:
         "version": __version__,
         "banners": banners(results),
         "flow": tables.flow_table(results, plan),
+        "flow_text": flow_diagram.flow_text(results, plan),
         "set_name": tables.set_name(results),
         "relapse_scale": next((o.label for o in plan.outcomes if o.scale == plan.relapse.scale), plan.relapse.scale),
         "power": tables.power_appendix(results, plan),
