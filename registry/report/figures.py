@@ -67,7 +67,7 @@ def plot_mean_change(results: dict, plan: AnalysisPlan) -> Markup:
                     continue
                 x = visits.index(r["visit"]) + (i - (len(plan.cohorts) - 1) / 2) * width
                 panel.error_bar(x, r["mean_change"], r["ci_low"], r["ci_high"], colour)
-                fig.text(panel.x(x), panel.y(r["ci_low"]) + 10, f"n={r['n']}", size=9, colour=colour)
+                fig.text(panel.x(x), panel.y(r["ci_low"]) + 10, f"n={r['n']}", size=10, colour=colour)
     fig.legend([("point", COLOURS[i % len(COLOURS)], label) for i, (_, label) in enumerate(plan.cohorts)], 312)
     return fig.svg()
 
@@ -228,14 +228,14 @@ def plot_km(results: dict, plan: AnalysisPlan) -> Markup:
             censored.tolist(), step_surv[np.searchsorted(step_days, censored, side="right") - 1].tolist(), colour
         )
         legend.append(("line", colour, f"{label} (n = {n_subjects}, {events} relapses)"))
-    fig.text(left - 30, table_top, "Number at risk", size=11, anchor="end", bold=True)
+    fig.text(left - 30, table_top, "Number at risk", size=12, anchor="end", bold=True)
     for i, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[i % len(COLOURS)]
         y = table_top + 20 * (i + 1)
-        fig.text(left - 30, y, label, size=11, anchor="end", colour=colour)
+        fig.text(left - 30, y, label, size=12, anchor="end", colour=colour)
         for r in rel["at_risk"]:
             if r["cohort"] == code:
-                fig.text(ax.x(r["day"]), y, str(r["at_risk"]), size=11, colour=colour)
+                fig.text(ax.x(r["day"]), y, str(r["at_risk"]), size=12, colour=colour)
     legend += [
         ("light-band", "grey", f"{conf} CI (log-log, pointwise)"),
         ("tick", INK, "censored"),

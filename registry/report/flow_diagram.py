@@ -254,10 +254,10 @@ def render_flow_svg(results: dict, plan) -> Markup:
                     parts.insert(0, f'<path d="M{mid:.1f},{y + h:.1f} V{y_of[after] - 1:.1f}" class="arrow"/>')
     height = (y_of[-1] + heights[-1] if rows else top_h) + 2
     title = f"Flow of subjects: records, {results['population']['name']} set, analysed, at risk of relapse"
-    style = (
-        ".box{fill:#fff;stroke:#555;stroke-width:1} .out{fill:#f5f5f5;stroke-dasharray:4 3} "
-        ".arrow{fill:none;stroke:#555;stroke-width:1.2;marker-end:url(#flow-arrow)} "
-        f"text{{font-family:{FONT_FAMILY};font-size:{FONT}px;fill:#222}}"
+    style = (  # scoped to the diagram: an inline <svg>'s style sheet applies to the whole page
+        "svg.flow .box{fill:#fff;stroke:#555;stroke-width:1} svg.flow .out{fill:#f5f5f5;stroke-dasharray:4 3} "
+        "svg.flow .arrow{fill:none;stroke:#555;stroke-width:1.2;marker-end:url(#flow-arrow)} "
+        f"svg.flow text{{font-family:{FONT_FAMILY};font-size:{FONT}px;fill:#222}}"
     )
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {height:.0f}" '

@@ -80,7 +80,7 @@ def plot_mmrm(results: dict, plan: AnalysisPlan) -> Markup | None:
     conf = f"{plan.confidence * 100:g}%"
     fig = Figure(
         PANEL_SLOT * len(entries) + 10,
-        330,
+        340,
         f"LS mean change from baseline with {conf} CI by visit and cohort, per outcome",
     )
     codes = [c for c, _ in plan.cohorts]
@@ -107,5 +107,5 @@ def plot_mmrm(results: dict, plan: AnalysisPlan) -> Markup | None:
             panel.line(xs, [r["estimate"] for r in rows], colour, 1.6)
             for x, r in zip(xs, rows, strict=True):
                 panel.error_bar(x, r["estimate"], r["ci_low"], r["ci_high"], colour)
-    fig.legend([("line-point", COLOURS[i % len(COLOURS)], label) for i, (_, label) in enumerate(plan.cohorts)], 300)
+    fig.legend([("line-point", COLOURS[i % len(COLOURS)], label) for i, (_, label) in enumerate(plan.cohorts)], 310)
     return fig.svg()

@@ -80,7 +80,7 @@ class Figure:
             attrs += f' transform="rotate(-90 {_num(x)} {_num(y)})"'
         self.parts.append(f'<text {attrs} dy="0.35em">{escape(text)}</text>')
 
-    def legend(self, items: list[tuple[str, str, str]], top: float, size: float = 11) -> float:
+    def legend(self, items: list[tuple[str, str, str]], top: float, size: float = 12) -> float:
         """Legend entries ``(kind, colour, label)`` centred in rows from ``top``; ``kind``:
         ``line``, ``thin``, ``point``, ``line-point``, ``band``, ``light-band``, ``dotted``,
         ``tick``. Returns the y below the legend."""
@@ -226,7 +226,7 @@ class Panel:
         xlabel: str = "",
         ylabel: str = "",
         title: list[tuple[str, str]] | None = None,
-        size: float = 11,
+        size: float = 12,
         ygrid: bool = True,
     ) -> None:
         """Frame, ticks (``xticks`` labelled; ``yticks`` default: round values), axis labels
