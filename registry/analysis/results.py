@@ -143,10 +143,27 @@ def to_json_value(value: Any, key: str = "") -> Any:
 
 def records(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
     """Rows of ``frame`` as JSON-ready dicts with exactly ``keys``, in that order."""
-    columns = [
-        [to_json_value(v, k) for v in frame[k].tolist()] if k in frame else [None] * len(frame) for k in keys
-    ]
+    columns = [_json_column(frame[k], k) if k in frame else [None] * len(frame) for k in keys]
     return JsonReady(dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True))
+
+
+def _json_column(series: pd.Series, key: str) -> list:
+    """A column's values as :func:`to_json_value` gives them, a whole numpy column at a time
+    (results.json has tens of thousands of subject rows)."""
+    import numpy as np
+
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else "O"
+    if kind in "iub":  # numpy ints and bools have no missing values: their Python values
+        return series.tolist()
+    if kind != "f":
+        return [to_json_value(v, key) for v in series.tolist()]
+    values = series.to_numpy(float)
+    out = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)):
+        out[i] = None
+    if key in INT_KEYS:
+        return [int(v) if v is not None and v.is_integer() else v for v in out]
+    return out
 
 
 def build_results(

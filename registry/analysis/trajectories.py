@@ -37,6 +37,11 @@ def trajectory_data(pairs: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
         ``record_id``, ``cohort``, ``scale``, ``visit``, ``day`` (the visit's nominal day
         from the plan, else its position), ``score``; sorted by outcome, cohort, record, visit.
     """
+    return _in_order(_totals(pairs, plan), plan)
+
+
+def _totals(pairs: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """The rows of :func:`trajectory_data`, unsorted."""
     import pandas as pd
 
     days = dict(plan.visit_days)
@@ -51,9 +56,13 @@ def trajectory_data(pairs: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
     cols = ["record_id", "cohort", "scale", "visit", "score"]
     out = pd.concat([base[cols], follow[cols]], ignore_index=True)
     out["day"] = out["visit"].map(nominal)
-    out["_order"] = out["visit"].map({v: i for i, v in enumerate(visits)})
-    out = out.sort_values(["scale", "cohort", "record_id", "_order"]).reset_index(drop=True)
     return out[COLUMNS]
+
+
+def _in_order(data: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    order = {v: i for i, v in enumerate([plan.baseline_visit, *plan.followup_visits])}
+    data = data.assign(_order=data["visit"].map(order))
+    return data.sort_values(["scale", "cohort", "record_id", "_order"]).reset_index(drop=True)[COLUMNS]
 
 
 def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
@@ -103,8 +112,9 @@ def summarise_trajectories(pairs: pd.DataFrame, plan: AnalysisPlan) -> dict:
     """The ``results.json`` ``trajectories`` entry (see the module docstring), JSON-ready."""
     from registry.analysis.results import JsonReady, records
 
-    data = trajectory_data(pairs, plan)
+    data = _totals(pairs, plan)  # only the drawn subjects' rows need sorting
     drawn, counts = trajectory_sample(data, plan.max_trajectories)
+    drawn = _in_order(drawn, plan)
     panels = data.groupby(["cohort", "scale"], sort=True)["record_id"].nunique()
     shown = drawn.groupby(["cohort", "scale"], sort=True)["record_id"].nunique()
     return {
