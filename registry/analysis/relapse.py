@@ -2,14 +2,15 @@
 
 The derivation (``sql/relapse_times.sql``) applies the plan's rule per subject. The fits
 match R's ``survival``: ``survfit(Surv(days, event) ~ cohort, conf.type = "log-log")``
-(the exponential-Greenwood / log-log interval), ``survdiff`` (log-rank), and
-``coxph(..., ties = "efron")`` (Wald CI and p), computed by :mod:`registry.analysis.survival`;
-each ``fit_*`` function returns a tidy frame or a dict.
+(lifelines' default interval is the same exponential-Greenwood / log-log one),
+``survdiff`` (log-rank), and ``coxph(..., ties = "efron")`` (Wald CI and p). lifelines
+objects stay inside the ``fit_*`` functions; each returns a tidy frame or a dict.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,17 +90,33 @@ def fit_km(subjects: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         ``survival``, ``ci_low``, ``ci_high`` (NaN where undefined, e.g. survival 0).
     """
     import pandas as pd
+    from lifelines import KaplanMeierFitter
 
-    from registry.analysis.survival import kaplan_meier
-
-    columns = ["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
-    parts = []
+    rows = []
     for cohort, sub in subjects.groupby("cohort", sort=True):
         if sub["event"].sum() == 0:
             continue
-        fit = kaplan_meier(sub["days"].to_numpy(float), sub["event"].to_numpy(bool), confidence)
-        parts.append(pd.DataFrame({"cohort": int(cohort), **fit}, columns=columns))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        km = KaplanMeierFitter(alpha=1 - confidence).fit(sub["days"].astype(float), sub["event"].astype(bool))
+        table = km.event_table
+        ci = km.confidence_interval_
+        sf = km.survival_function_.iloc[:, 0]
+        for day in table.index[table["observed"] > 0]:
+            s = float(sf.loc[day])
+            low, high = (float(v) for v in ci.loc[day])
+            if s <= 0:
+                low = high = float("nan")
+            rows.append(
+                {
+                    "cohort": int(cohort),
+                    "day": float(day),
+                    "at_risk": int(table.loc[day, "at_risk"]),
+                    "events": int(table.loc[day, "observed"]),
+                    "survival": s,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return pd.DataFrame(rows, columns=["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"])
 
 
 def compute_median(days: np.ndarray | list, survival: np.ndarray | list, last_day: float) -> float:
@@ -234,17 +251,24 @@ def fit_logrank(subjects: pd.DataFrame, compare: int, reference: int) -> dict:
     dict
         ``chisq``, ``df`` (1), ``p``; NaN when a cohort is empty or there are no events.
     """
-    from registry.analysis.survival import logrank
+    from lifelines.statistics import logrank_test
 
     a = subjects[subjects["cohort"] == compare]
     b = subjects[subjects["cohort"] == reference]
     if a.empty or b.empty or subjects["event"].sum() == 0:
         return {"chisq": float("nan"), "df": 1, "p": float("nan")}
-    both = subjects[subjects["cohort"].isin([compare, reference])]
-    chisq, p = logrank(
-        both["days"].to_numpy(float), both["event"].to_numpy(bool), (both["cohort"] == compare).to_numpy(bool)
+    res = logrank_test(
+        a["days"].astype(float), b["days"].astype(float), a["event"].astype(bool), b["event"].astype(bool)
     )
-    return {"chisq": chisq, "df": 1, "p": p}
+    return {"chisq": float(res.test_statistic), "df": 1, "p": float(res.p_value)}
+
+
+# lifelines' Newton-Raphson options. It stops when the Newton decrement or the step falls
+# below `precision`, or the log-likelihood's relative change below `r_precision`, and the
+# step it computed last is not applied: with its defaults (and 1e-10) the coefficients stop
+# up to ~1e-5 short of R's coxph. A decrement below 1e-20 leaves a step of ~1e-10; full
+# steps (R's) converge quadratically. tests/test_cox_fidelity.py pins coef to R at 1e-8.
+NEWTON = {"precision": 1e-20, "r_precision": 0.0, "step_size": 1.0, "max_steps": 100}
 
 
 def fit_cox(
@@ -274,9 +298,9 @@ def fit_cox(
         ``hr``, ``ci_low``, ``ci_high``, ``p`` (Wald), ``coef``, ``se``, ``n``, ``events``,
         ``covariates`` (names) and ``note`` (why the estimate is missing, else None).
     """
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
     from scipy import stats
-
-    from registry.analysis.survival import NotConverged, cox_efron
 
     data = subjects[subjects["cohort"].isin([compare, reference])][["record_id", "cohort", "days", "event"]]
     names: list[str] = []
@@ -304,14 +328,17 @@ def fit_cox(
     if data["compare"].nunique() < 2 or (events == 0).any():
         out["note"] = "not estimable: a cohort has no subjects or no events"
         return out
+    fitter = CoxPHFitter()
     try:
-        coefs, ses = cox_efron(
-            data["days"].to_numpy(float), data["event"].to_numpy(bool), data[["compare", *names]].to_numpy(float)
-        )
-    except (NotConverged, np.linalg.LinAlgError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            fitter.fit(
+                data[["days", "event", "compare", *names]], "days", "event", fit_options=NEWTON
+            )
+    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
         out["note"] = f"not estimable: the model did not converge ({type(exc).__name__})"
         return out
-    coef, se = float(coefs[0]), float(ses[0])
+    coef, se = float(fitter.params_["compare"]), float(fitter.standard_errors_["compare"])
     z = stats.norm.ppf((1 + confidence) / 2)
     out.update(
         hr=math.exp(coef),

@@ -4,7 +4,7 @@
 2. the gate: the current batch's latest validation run must have passed (or a written
    override reason); the plan lock: a locked plan must be unchanged (or ``--exploratory``);
 3. stage the plan's fields, derive subjects, pairs and relapse times (DuckDB SQL);
-4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, numpy), MMRM;
+4. compute tests, rates, McNemar, Kaplan–Meier, log-rank, Cox (scipy, lifelines), MMRM;
 5. assemble ``results.json`` (:mod:`registry.analysis.results`) and write it (temporary name,
    then rename). The report layer (:mod:`registry.report.render`) renders from that file
    alone; :mod:`registry.workflow` runs the two in turn. A refused run writes nothing.
