@@ -10,8 +10,8 @@ import pytest
 from analysis_registry import build_registry, plan_variant, reference_subjects
 
 from registry.analysis.plan import read_plan
+from registry.analysis.trajectories import trajectory_means, trajectory_sample
 from registry.errors import PlanError
-from registry.report.figures import trajectory_means, trajectory_sample
 from registry.workflow import analyze
 
 
@@ -58,8 +58,15 @@ def test_the_plan_sets_the_limit_and_refuses_a_negative_one(tmp_path):
 def test_the_report_caption_says_how_many_subjects_each_cohort_draws(tmp_path):
     plan = plan_variant(tmp_path, ("max_trajectories = 200", "max_trajectories = 5"))
     db = build_registry(tmp_path / "r.duckdb", reference_subjects())
-    analyze(db, plan, tmp_path / "out")
+    res = analyze(db, plan, tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text()
+    # results.json keeps the drawn subjects' totals only; the bands count every subject
+    traj = res.results["trajectories"]
+    drawn = {(c, r) for c, r in zip(traj["cohort"], traj["record_id"], strict=True)}
+    assert sorted(c for c, _ in drawn) == [1] * 5 + [2] * 5
+    assert {(s["cohort"], s["drawn"]) for s in traj["sample"]} == {(1, 5), (2, 5)}
+    assert [s["subjects"] for s in traj["sample"] if s["cohort"] == 1] == [12]
+    assert max(b["n"] for b in traj["bands"] if b["cohort"] == 1) == 12
     assert "random sample of 5 (seed" in html
     # the reference registry has 12 per-protocol subjects with totals in cohort 1
     assert "Sirolimus-augmented esketamine: 5 of 12 subjects" in html

@@ -3,8 +3,8 @@ methods paragraph generated from the plan, banners, and self-containedness."""
 
 from __future__ import annotations
 
-import base64
 import re
+from xml.etree import ElementTree
 
 import pytest
 from analysis_registry import build_registry, day0_plan, plan_variant, reference_subjects
@@ -12,7 +12,7 @@ from analysis_registry import build_registry, day0_plan, plan_variant, reference
 from registry.analysis.methods import render_methods
 from registry.analysis.plan import default_plan_path, read_plan
 from registry.analysis.trajectories import trajectory_data
-from registry.report.figures import km_curve_data, trajectory_frame, trajectory_means
+from registry.report.figures import km_curve_data
 from registry.report.tables import fmt, fmt_p
 from registry.workflow import analyze
 
@@ -96,8 +96,7 @@ def test_the_rates_table_gives_counts_rates_and_exact_intervals(report):
     _, md, _ = report
     text = section(md, "## Response and remission")
     assert (
-        "| Sirolimus-augmented esketamine | MADRS | Week 8 "
-        "| 1/10  10.0% [0.3, 44.5] | 0/10  0.0% [0.0, 30.8] |" in text
+        "| Sirolimus-augmented esketamine | MADRS | Week 8 | 1/10  10.0% [0.3, 44.5] | 0/10  0.0% [0.0, 30.8] |" in text
     )
     assert "| Esketamine alone | HAM-D | Week 16 | – | – |" in text
 
@@ -112,13 +111,22 @@ def test_the_provenance_names_batch_export_hash_plan_hash_lock_version_and_date(
     assert "not locked in the registry" in md
 
 
-def test_the_html_report_is_self_contained_with_four_embedded_png_figures(report):
+def test_the_html_report_is_self_contained_with_four_inline_svg_figures(report):
     _, _, html = report
     assert not re.search(r"""(src|href)=["'](https?:|//|[^"'#d])""", html)
-    assert "<script" not in html and "<link" not in html
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 4  # mean change, trajectories, MMRM LS means, Kaplan-Meier
-    assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    figures = re.findall(r'<svg [^>]*class="figure".*?</svg>', html, flags=re.S)
+    names = [ElementTree.fromstring(f).get("aria-label") for f in figures]  # each is well-formed XML
+    assert names == [
+        "Mean change from baseline with 95% CI by outcome and visit",
+        "Individual trajectories of each outcome total by visit",
+        "LS mean change from baseline with 95% CI by visit and cohort, per outcome",
+        "Kaplan–Meier curves of relapse-free survival by cohort with numbers at risk",
+    ]
+    texts = [[t.text for t in ElementTree.fromstring(f).iter("{http://www.w3.org/2000/svg}text")] for f in figures]
+    assert "Mean change, MADRS points (95% CI)" in texts[0] and "Week 8" in texts[0]
+    assert "Total score, points" in texts[1] and "Baseline" in texts[1]
+    assert "Proportion relapse-free" in texts[3] and "Number at risk" in texts[3]
 
 
 def test_the_methods_paragraph_is_generated_from_the_plan():
@@ -221,11 +229,11 @@ def test_the_mcnemar_table_is_in_both_reports(report):
 
 def test_the_trajectory_figure_draws_each_cohorts_mean_at_each_visit(report):
     res, _, _ = report
-    means = trajectory_means(trajectory_frame(res.results))
-    one = means[(means.cohort == 1) & (means.scale == "madrs")]
+    bands = res.results["trajectories"]["bands"]  # results.json: what the figure draws
+    one = [b for b in bands if b["cohort"] == 1 and b["scale"] == "madrs"]
     # mean(base1) with the 2 baseline-only subjects (30 each); mean(wk8_1)
-    assert one[["visit", "day", "n"]].values.tolist() == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
-    assert one["mean"].tolist() == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])
+    assert [[b["visit"], b["day"], b["n"]] for b in one] == [["baseline_arm_1", 0, 12], ["week_8_arm_1", 56, 10]]
+    assert [b["mean"] for b in one] == pytest.approx([(sum([32, 28, 35, 30, 26, 33, 29, 31, 27, 34]) + 60) / 12, 22.1])
 
 
 def test_small_p_values_read_p_below_not_p_equals():

@@ -114,6 +114,24 @@ def test_the_flow_diagram_shows_the_counts_of_results_json_at_each_step(sample):
     assert "never responded" in text  # the reason, in words
 
 
+def test_the_markdown_report_has_the_flow_diagram_as_numbered_steps(sample):
+    results, html, md = sample
+    flow = md[md.index("### Flow of subjects") : md.index("## Change from baseline")]
+    total = sum(f["records"] for f in results["population"]["flow"])
+    assert f"**Records in the registry: {total}**" in flow
+    boxes = {t["s"] for t in parse(svg_of(html)).texts}
+    for code, label in results["population"]["cohorts"].items():
+        part = flow[flow.index(f"\n{label}:\n") :]
+        f = next(x for x in results["population"]["flow"] if x["cohort"] == int(code))
+        at_risk = sum(1 for s in results["relapse"]["subjects"] if s["cohort"] == int(code))
+        assert f"1. **Records: {f['records']} (eligible: {f['eligible']})**" in part
+        assert f"   - Not in the per-protocol set: {f['records'] - f['included']}" in part
+        assert f"2. **Per-protocol set: {f['included']}**" in part
+        assert f"**At risk of relapse: {at_risk} (" in part
+    # the same steps as the HTML diagram's boxes
+    assert all(b in flow for b in boxes if b.startswith(("Records:", "Per-protocol set:", "Not at risk")))
+
+
 def test_every_line_of_the_flow_diagram_fits_inside_its_box(sample):
     _, html, _ = sample
     svg = parse(svg_of(html))
@@ -157,7 +175,8 @@ def test_the_page_has_print_rules_for_tables_figures_and_collapsed_details(sampl
     for rule in ("break-inside: avoid", "details::details-content", "font-size", "break-after: avoid"):
         assert rule in printing, rule
     assert "<details" in html
-    assert re.search(r"svg\.flow\s*\{[^}]*max-width:\s*100%", style)
+    for kind in ("flow", "figure"):  # every drawing scales down to the screen
+        assert re.search(kind.join((r"svg\.", r"\s*\{[^}]*max-width:\s*100%")), style), kind
 
 
 def test_the_analysis_set_is_named_as_the_plan_names_it(tmp_path):

@@ -84,14 +84,15 @@ def quantile7(values, p: float) -> float:
     return float(x[lo] + (h - lo) * (x[hi] - x[lo]))
 
 
-def _values(con: duckdb.DuckDBPyConnection, var: BaselineVariable, columns: list[str]) -> pd.DataFrame:
-    """record_id and ``columns`` of the form, one row per subject (first by repeat instance)."""
+def _values(con: duckdb.DuckDBPyConnection, form: str, event: str | None, columns: list[str]) -> pd.DataFrame:
+    """record_id and ``columns`` of the form (at ``event``), ordered by record and repeat
+    instance (the first instance of a subject first)."""
     import duckdb
 
-    rel = con.table(f"reg.main.{var.form}")
+    rel = con.table(f"reg.main.{form}")
     c = duckdb.ColumnExpression
-    if var.event is not None:
-        rel = rel.filter(c("redcap_event_name") == duckdb.ConstantExpression(var.event))
+    if event is not None:
+        rel = rel.filter(c("redcap_event_name") == duckdb.ConstantExpression(event))
     keep = [c("record_id"), *(c(col) for col in columns)]
     if "redcap_repeat_instance" in rel.columns:
         keep.append(c("redcap_repeat_instance"))
@@ -99,6 +100,14 @@ def _values(con: duckdb.DuckDBPyConnection, var: BaselineVariable, columns: list
     if "redcap_repeat_instance" in frame:
         frame = frame.sort_values(["record_id", "redcap_repeat_instance"], na_position="first")
     return frame
+
+
+def _columns(con: duckdb.DuckDBPyConnection, var: BaselineVariable) -> list[str]:
+    """The form's columns a variable reads: its field, or a checkbox's boxes."""
+    if var.kind != "checkbox":
+        return [var.field]
+    columns = con.table(f"reg.main.{var.form}").columns
+    return [col for col in columns if col.startswith(f"{var.field}___") and not col.endswith("___unk")]
 
 
 def _continuous(var, values: pd.Series, cohort) -> dict:
@@ -158,11 +167,15 @@ def baseline_rows(con: duckdb.DuckDBPyConnection, variables, subjects: pd.DataFr
     """
     rows: list[dict] = []
     groups = [*((code, subjects[subjects["cohort"] == code]) for code in cohorts), (None, subjects)]
+    wanted: dict[tuple[str, str | None], list[str]] = {}  # one read per form and event
     for var in variables:
-        rel_cols = con.table(f"reg.main.{var.form}").columns
+        wanted.setdefault((var.form, var.event), []).extend(_columns(con, var))
+    forms = {key: _values(con, *key, list(dict.fromkeys(cols))) for key, cols in wanted.items()}
+    for var in variables:
+        form = forms[(var.form, var.event)]
         if var.kind == "checkbox":
-            boxes = [col for col in rel_cols if col.startswith(f"{var.field}___") and not col.endswith("___unk")]
-            data = _values(con, var, boxes)
+            boxes = _columns(con, var)
+            data = form[["record_id", *boxes]]
             ticked = data[boxes].fillna(False).astype(bool).groupby(data["record_id"]).any()
             codes = {col: col[len(var.field) + 3 :].replace("_", "-") for col in boxes}
             for cohort, group in groups:
@@ -172,7 +185,7 @@ def baseline_rows(con: duckdb.DuckDBPyConnection, variables, subjects: pd.DataFr
                 counts = {codes[col]: int(mine.loc[any_ticked, col].sum()) for col in boxes}
                 rows += _level_rows(var, counts, n, len(group), cohort)
             continue
-        data = _values(con, var, [var.field]).dropna(subset=[var.field]).drop_duplicates("record_id")
+        data = form[["record_id", var.field]].dropna(subset=[var.field]).drop_duplicates("record_id")
         value = data.set_index("record_id")[var.field]
         if var.kind == "continuous":
             rows += [_continuous(var, value.reindex(g["record_id"]), cohort) for cohort, g in groups]

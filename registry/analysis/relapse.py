@@ -92,31 +92,31 @@ def fit_km(subjects: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     import pandas as pd
     from lifelines import KaplanMeierFitter
 
-    rows = []
+    columns = ["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"]
+    parts = []
     for cohort, sub in subjects.groupby("cohort", sort=True):
         if sub["event"].sum() == 0:
             continue
-        km = KaplanMeierFitter(alpha=1 - confidence).fit(sub["days"].astype(float), sub["event"].astype(bool))
-        table = km.event_table
-        ci = km.confidence_interval_
-        sf = km.survival_function_.iloc[:, 0]
-        for day in table.index[table["observed"] > 0]:
-            s = float(sf.loc[day])
-            low, high = (float(v) for v in ci.loc[day])
-            if s <= 0:
-                low = high = float("nan")
-            rows.append(
+        km = KaplanMeierFitter(alpha=1 - confidence).fit(sub["days"].to_numpy(float), sub["event"].to_numpy(bool))
+        table = km.event_table[km.event_table["observed"] > 0]  # one row per event time, read as arrays
+        survival = km.survival_function_.iloc[:, 0].loc[table.index].to_numpy(float)
+        ci = km.confidence_interval_.loc[table.index].to_numpy(float)
+        undefined = survival <= 0
+        parts.append(
+            pd.DataFrame(
                 {
                     "cohort": int(cohort),
-                    "day": float(day),
-                    "at_risk": int(table.loc[day, "at_risk"]),
-                    "events": int(table.loc[day, "observed"]),
-                    "survival": s,
-                    "ci_low": low,
-                    "ci_high": high,
-                }
+                    "day": table.index.to_numpy(float),
+                    "at_risk": table["at_risk"].to_numpy(int),
+                    "events": table["observed"].to_numpy(int),
+                    "survival": survival,
+                    "ci_low": np.where(undefined, np.nan, ci[:, 0]),
+                    "ci_high": np.where(undefined, np.nan, ci[:, 1]),
+                },
+                columns=columns,
             )
-    return pd.DataFrame(rows, columns=["cohort", "day", "at_risk", "events", "survival", "ci_low", "ci_high"])
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def compute_median(days: np.ndarray | list, survival: np.ndarray | list, last_day: float) -> float:

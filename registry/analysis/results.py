@@ -13,8 +13,9 @@ rows count them in ``n_out_of_window``), ``relapse`` (``population``:
 relapse scale; null unless ``[cox] adjust_baseline``), ``ignored``: clinician relapses the rule
 could not use), ``time_to_response`` and ``time_to_remission`` (the same keys from day 0, plus
 ``left_out`` per cohort and reason), ``mmrm`` (mixed model per
-outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (each subject's totals by visit,
-column-wise: :mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
+outcome, :mod:`registry.analysis.mmrm`), ``trajectories`` (quantile bands and means of the
+totals by visit over every subject, and the totals of the subjects the figure draws:
+:mod:`registry.analysis.trajectories`), ``exposure`` and ``disposition`` (rows,
 docs/results.md) and ``methods``.
 Cohorts are REDCap codes (int), visits unique event names, scales the plan's names; every
 NaN or undefined number is ``null``.
@@ -142,10 +143,27 @@ def to_json_value(value: Any, key: str = "") -> Any:
 
 def records(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
     """Rows of ``frame`` as JSON-ready dicts with exactly ``keys``, in that order."""
-    columns = [
-        [to_json_value(v, k) for v in frame[k].tolist()] if k in frame else [None] * len(frame) for k in keys
-    ]
+    columns = [_json_column(frame[k], k) if k in frame else [None] * len(frame) for k in keys]
     return JsonReady(dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True))
+
+
+def _json_column(series: pd.Series, key: str) -> list:
+    """A column's values as :func:`to_json_value` gives them, a whole numpy column at a time
+    (results.json has tens of thousands of subject rows)."""
+    import numpy as np
+
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else "O"
+    if kind in "iub":  # numpy ints and bools have no missing values: their Python values
+        return series.tolist()
+    if kind != "f":
+        return [to_json_value(v, key) for v in series.tolist()]
+    values = series.to_numpy(float)
+    out = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)):
+        out[i] = None
+    if key in INT_KEYS:
+        return [int(v) if v is not None and v.is_integer() else v for v in out]
+    return out
 
 
 def build_results(
@@ -180,7 +198,7 @@ def build_results(
         The methods paragraphs generated from the plan.
     """
     from registry import __version__
-    from registry.analysis.trajectories import to_columns, trajectory_data
+    from registry.analysis.trajectories import summarise_trajectories
 
     plan_status = (
         "locked before data"
@@ -250,7 +268,7 @@ def build_results(
             "exposure": analysis.exposure,
             "disposition": analysis.disposition,
             "choice_labels": analysis.choice_labels,
-            "trajectories": {k: JsonReady(v) for k, v in to_columns(trajectory_data(analysis.pairs, plan)).items()},
+            "trajectories": summarise_trajectories(analysis.pairs, plan),
             "methods": methods,
         }
     )

@@ -31,9 +31,9 @@ def compute_since_previous(db, batch_id: int, plan: AnalysisPlan, results: dict)
     con = store.connect(db, read_only=True)
     try:
         previous = _previous_run(con, batch_id)
-        accrual = read_accrual(con, plan)
         if previous is None:
             return None
+        accrual = read_accrual(con, plan)
         counts = diff_batches(con, previous["batch_id"], batch_id).counts()
         queries = _query_changes(con, previous, batch_id)
     finally:

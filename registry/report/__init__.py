@@ -1,5 +1,5 @@
 """The periodic report: self-contained HTML and Markdown built from results.json.
 
 ``methods`` (words generated from the plan), ``tables`` (formatted rows), ``figures``
-(base64 PNG and the numbers behind them), ``render`` (jinja2 templates in ``templates/``).
+(inline SVG drawn by ``svg_plot``, and the numbers behind them), ``render`` (jinja2 templates in ``templates/``).
 """

@@ -1,160 +1,97 @@
-"""Report figures as base64 PNG (matplotlib, Agg backend), and the numbers behind them.
+"""Report figures as inline SVG (:mod:`registry.report.svg_plot`), and the numbers behind them.
 
-Each ``plot_*`` function draws from a tidy frame or from ``results.json`` rows and returns
-PNG bytes encoded as base64 text for a ``data:`` URI; the ``*_data`` functions return
-the plotted numbers so tests can compare them instead of image bytes.
+Each ``plot_*`` function draws from ``results.json`` and returns an ``<svg>`` element for the
+HTML report; the ``*_data`` functions and the trajectory helpers return the plotted numbers
+so tests can compare them instead of drawings. A figure's cost does not grow with the
+number of patients past what a reader can see: the trajectory figure draws at most
+``[report] max_trajectories`` subjects per cohort (a seeded sample, said in the caption)
+over quantile bands of everyone; the change and KM figures draw aggregated values.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from typing import TYPE_CHECKING
+from markupsafe import Markup
 
 from registry.analysis.plan import AnalysisPlan
-
-if TYPE_CHECKING:
-    import pandas as pd
+from registry.report.flow_diagram import text_width
+from registry.report.svg_plot import INK, Figure, Panel, nice_ticks, tick_text
 
 COLOURS = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#66462c"]
-LABEL_X = -0.045  # cohort labels of the numbers-at-risk table, in axes fractions left of day 0
+PANEL_SLOT = 330  # pixels per panel column, its axis labels included
+LEFT = 66  # room left of a panel for its tick labels and y-axis label
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)  # every figure is laid out by tight_layout already
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+def _panel_row(fig: Figure, n: int, top: float, height: float, xlim, ylims) -> list[Panel]:
+    """``n`` panels side by side across ``fig``, each with room on its left for tick labels
+    and a y-axis label."""
+    slot = (fig.width - 10) / n
+    return [
+        Panel(fig, 10 + i * slot + LEFT, top, slot - LEFT - 14, height, xlim, ylim)
+        for i, ylim in zip(range(n), ylims, strict=True)
+    ]
 
 
-def plot_mean_change(results: dict, plan: AnalysisPlan) -> str:
+def _limits(values, pad_low: float = 0.05, pad_high: float = 0.05) -> tuple[float, float]:
+    values = [v for v in values if v is not None and v == v]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    span = (high - low) or 1.0
+    return low - pad_low * span, high + pad_high * span
+
+
+def plot_mean_change(results: dict, plan: AnalysisPlan) -> Markup:
     """Mean change from baseline with CI, one panel per outcome, visits on x, cohorts side by
     side, each point labelled with its n of complete pairs; the legend sits under the panels."""
-    from matplotlib.lines import Line2D
-
-    plt = _pyplot()
     conf = f"{plan.confidence * 100:g}%"
-    fig, axes = plt.subplots(1, len(plan.outcomes), figsize=(3.6 * len(plan.outcomes), 3.6), squeeze=False)
+    visits = plan.followup_visits
+    fig = Figure(
+        PANEL_SLOT * len(plan.outcomes) + 10, 350, f"Mean change from baseline with {conf} CI by outcome and visit"
+    )
     width = 0.6 / max(len(plan.cohorts), 1)
-    for ax, o in zip(axes[0], plan.outcomes, strict=True):
+    rows = {
+        o.scale: [r for r in results["paired"] if r["scale"] == o.scale and r["ci_low"] is not None]
+        for o in plan.outcomes
+    }
+    ylims = [_limits([0.0] + [r[k] for r in rows[o.scale] for k in ("ci_low", "ci_high")], 0.12) for o in plan.outcomes]
+    panels = _panel_row(fig, len(plan.outcomes), 34, 240, (-0.6, len(visits) - 0.4), ylims)
+    for panel, o in zip(panels, plan.outcomes, strict=True):
+        panel.axes(
+            xticks=[(i, plan.visit_label(v)) for i, v in enumerate(visits)],
+            ylabel=f"Mean change, {o.label} points ({conf} CI)",
+            title=[(o.label, INK)],
+        )
+        panel.hline(0)
         for i, (code, _) in enumerate(plan.cohorts):
             colour = COLOURS[i % len(COLOURS)]
-            rows = [r for r in results["paired"] if r["scale"] == o.scale and r["cohort"] == code]
-            for r in rows:
-                if r["mean_change"] is None or r["ci_low"] is None:
+            for r in rows[o.scale]:
+                if r["cohort"] != code or r["mean_change"] is None or r["visit"] not in visits:
                     continue
-                x = plan.followup_visits.index(r["visit"]) + (i - (len(plan.cohorts) - 1) / 2) * width
-                y = r["mean_change"]
-                ax.errorbar([x], [y], yerr=[[y - r["ci_low"]], [r["ci_high"] - y]], fmt="o", capsize=3, color=colour)
-                ax.annotate(
-                    f"n={r['n']}",
-                    (x, r["ci_low"]),
-                    xytext=(0, -3),
-                    textcoords="offset points",
-                    ha="center",
-                    va="top",
-                    fontsize=7,
-                    color=colour,
-                )
-        ax.axhline(0, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(range(len(plan.followup_visits)), [plan.visit_label(v) for v in plan.followup_visits])
-        ax.set_xlim(-0.6, len(plan.followup_visits) - 0.4)
-        low, high = ax.get_ylim()
-        ax.set_ylim(low - 0.08 * (high - low), high)  # room for the n labels
-        ax.set_title(o.label)
-        ax.set_ylabel(f"Mean change, {o.label} points ({conf} CI)", fontsize=9)
-    handles = [
-        Line2D([], [], color=COLOURS[i % len(COLOURS)], marker="o", ls="", label=label)
-        for i, (_, label) in enumerate(plan.cohorts)
-    ]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return _png(fig)
+                x = visits.index(r["visit"]) + (i - (len(plan.cohorts) - 1) / 2) * width
+                panel.error_bar(x, r["mean_change"], r["ci_low"], r["ci_high"], colour)
+                fig.text(panel.x(x), panel.y(r["ci_low"]) + 10, f"n={r['n']}", size=10, colour=colour)
+    fig.legend([("point", COLOURS[i % len(COLOURS)], label) for i, (_, label) in enumerate(plan.cohorts)], 312)
+    return fig.svg()
 
 
-def trajectory_frame(results: dict) -> pd.DataFrame:
-    """The subjects' totals by visit from ``results.json``'s column-wise ``trajectories``."""
-    import pandas as pd
-
-    columns = results["trajectories"]
-    return pd.DataFrame({c: columns[c] for c in ("record_id", "cohort", "scale", "visit", "day", "score")})
-
-
-def _polylines(data: pd.DataFrame) -> list:
-    """One (day, score) array per record; ``data`` is sorted by record, then visit."""
-    import numpy as np
-
-    ids = data["record_id"].to_numpy()
-    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-    return np.split(data[["day", "score"]].to_numpy(float), cuts) if len(ids) else []
-
-
-QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
-SAMPLE_SEED = 20240601  # the seeded sample of subjects drawn individually (said in the caption)
+def _polylines(columns: dict) -> dict[tuple[int, str], list[tuple[list, list]]]:
+    """Per (cohort, scale), one (days, scores) polyline per drawn subject (the columns are
+    sorted by outcome, cohort, record, visit)."""
+    out: dict[tuple[int, str], list[tuple[list, list]]] = {}
+    last = None
+    for rid, code, scale, day, score in zip(
+        *(columns[c] for c in ("record_id", "cohort", "scale", "day", "score")), strict=True
+    ):
+        if (rid, code, scale) != last:
+            out.setdefault((code, scale), []).append(([], []))
+            last = (rid, code, scale)
+        out[(code, scale)][-1][0].append(day)
+        out[(code, scale)][-1][1].append(score)
+    return out
 
 
-def trajectory_means(data: pd.DataFrame) -> pd.DataFrame:
-    """Mean and quantiles of the totals per cohort, outcome and visit over the subjects with
-    that total (the bold line and the bands of each trajectory panel).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        As from :func:`trajectory_frame`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``cohort``, ``scale``, ``visit``, ``day``, ``n``, ``mean``, ``q10``, ``q25``,
-        ``q50``, ``q75``, ``q90`` (linear interpolation, as ``numpy.quantile``).
-    """
-    keys = ["cohort", "scale", "visit", "day"]
-    grouped = data.groupby(keys, sort=False)["score"]
-    out = grouped.agg(n="count", mean="mean")
-    quant = grouped.quantile(list(QUANTILES)).unstack()
-    quant.columns = [f"q{round(q * 100)}" for q in QUANTILES]
-    out = out.join(quant).reset_index()
-    return out.sort_values(["cohort", "scale", "day"], kind="stable").reset_index(drop=True)
-
-
-def trajectory_sample(data: pd.DataFrame, limit: int, seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, dict]:
-    """The subjects drawn as individual lines: all of a cohort when it has at most ``limit``
-    subjects, else a seeded random sample of ``limit`` of them (the same subjects in every
-    outcome's panel).
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        The rows of the drawn subjects (sorted as ``data``) and, per cohort code,
-        ``(drawn, total)`` subject counts.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    keep, counts = [], {}
-    for code, ids in data.groupby("cohort", sort=True)["record_id"]:
-        unique = np.sort(ids.unique())
-        chosen = unique if len(unique) <= limit else rng.choice(unique, size=limit, replace=False)
-        keep.append(chosen)
-        counts[int(code)] = (len(chosen), len(unique))
-    chosen_ids = np.concatenate(keep) if keep else np.array([], dtype=object)
-    return data[data["record_id"].isin(chosen_ids)], counts
-
-
-def trajectory_caption(results: dict, plan: AnalysisPlan) -> str:
+def trajectory_caption(trajectories: dict, plan: AnalysisPlan) -> str:
     """Which subjects the trajectory figure draws as thin lines, per cohort."""
-    _, counts = trajectory_sample(trajectory_frame(results), plan.max_trajectories)
+    limit = trajectories["max_trajectories"]
+    counts = {s["cohort"]: (s["drawn"], s["subjects"]) for s in trajectories["sample"]}
     parts = []
     for code, label in plan.cohorts:
         drawn, total = counts.get(code, (0, 0))
@@ -163,75 +100,75 @@ def trajectory_caption(results: dict, plan: AnalysisPlan) -> str:
         )
     sampled = any(d < t for d, t in counts.values())
     how = (
-        f"Thin lines: every subject of a cohort of up to {plan.max_trajectories} subjects, else a random "
-        f"sample of {plan.max_trajectories} (seed {SAMPLE_SEED}; [report] max_trajectories in the plan)"
+        f"Thin lines: every subject of a cohort of up to {limit} subjects, else a random "
+        f"sample of {limit} (seed {trajectories['seed']}; [report] max_trajectories in the plan)"
         if sampled
-        else f"Thin lines: every subject (cohorts of up to {plan.max_trajectories} are drawn in full)"
+        else f"Thin lines: every subject (cohorts of up to {limit} are drawn in full)"
     )
     return f"{how}: {'; '.join(parts)}."
 
 
-def plot_trajectories(results: dict, plan: AnalysisPlan) -> str:
+def plot_trajectories(results: dict, plan: AnalysisPlan) -> tuple[Markup, str]:
     """Trajectories: a row of panels per cohort, a column per outcome (shared y-axis per
     outcome); bands of the 10-90% and 25-75% quantiles and the mean in bold over every
-    subject, and a thin line per subject for at most ``plan.max_trajectories`` subjects per
-    cohort (a seeded sample beyond that), so the cost does not grow with the cohort."""
-    from matplotlib.collections import LineCollection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    subject, and a thin line per drawn subject (``results.json`` ``trajectories``: at most
+    ``[report] max_trajectories`` per cohort), so the cost does not grow with the cohort.
 
-    plt = _pyplot()
-    data = trajectory_frame(results)
-    means = trajectory_means(data)
-    drawn, counts = trajectory_sample(data, plan.max_trajectories)
-    n_rows, n_cols = len(plan.cohorts), len(plan.outcomes)
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows + 0.5), squeeze=False, sharey="col", sharex=True
-    )
+    Returns the figure and its caption's sentence on the subjects drawn (:func:`trajectory_caption`).
+    """
+    trajectories = results["trajectories"]
+    lines = _polylines(trajectories)
+    panels = {(p["cohort"], p["scale"]): p for p in trajectories["panels"]}
     visits = [plan.baseline_visit, *plan.followup_visits]
     days = dict(plan.visit_days)
     ticks = [days.get(v, i) for i, v in enumerate(visits)]
     pad = 0.06 * (max(ticks) - min(ticks) or 1)
-    for col, o in enumerate(plan.outcomes):
-        sub = data[data["scale"] == o.scale]
-        lines = drawn[drawn["scale"] == o.scale]
-        for row, (code, label) in enumerate(plan.cohorts):
-            ax = axes[row][col]
-            colour = COLOURS[row % len(COLOURS)]
-            shown = lines[lines["cohort"] == code]
-            n_shown = shown["record_id"].nunique()
-            alpha = 0.35 if n_shown <= 50 else max(0.08, 15 / n_shown)
-            ax.add_collection(LineCollection(_polylines(shown), colors=colour, linewidths=0.6, alpha=alpha))
-            band = means[(means["cohort"] == code) & (means["scale"] == o.scale)]
-            ax.fill_between(band["day"], band["q10"], band["q90"], color=colour, alpha=0.15, lw=0, zorder=2)
-            ax.fill_between(band["day"], band["q25"], band["q75"], color=colour, alpha=0.25, lw=0, zorder=2)
-            ax.plot(band["day"], band["mean"], color="black", lw=2.2, marker="o", ms=4, zorder=3)
-            ax.set_xticks(ticks, [plan.visit_label(v) for v in visits], fontsize=8)
-            ax.set_xlim(min(ticks) - pad, max(ticks) + pad)
-            n = sub.loc[sub["cohort"] == code, "record_id"].nunique()
-            shown_text = "" if n_shown == n else f", {n_shown} drawn"
-            ax.set_title(f"{o.label}: {label}\n(n = {n}{shown_text})", fontsize=9, color=colour)
-            if col == 0:
-                ax.set_ylabel("Total score, points", fontsize=9)
-        if len(sub):
-            lo, hi = sub["score"].min(), sub["score"].max()
-            axes[0][col].set_ylim(lo - 0.05 * (hi - lo or 1), hi + 0.05 * (hi - lo or 1))
-    sampled = any(d < t for d, t in counts.values())
-    handles = [
-        Line2D(
-            [],
-            [],
-            color="grey",
-            lw=0.8,
-            label="one subject" + (f" (random sample of {plan.max_trajectories} per cohort)" if sampled else ""),
-        ),
-        Patch(color="grey", alpha=0.4, label="25-75% of subjects"),
-        Patch(color="grey", alpha=0.15, label="10-90% of subjects"),
-        Line2D([], [], color="black", lw=2.2, marker="o", ms=4, label="mean of the totals at each visit"),
-    ]
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return _png(fig)
+    row_height = 236
+    fig = Figure(
+        PANEL_SLOT * len(plan.outcomes) + 10,
+        row_height * len(plan.cohorts) + 64,
+        "Individual trajectories of each outcome total by visit",
+    )
+    ylims = []
+    for o in plan.outcomes:  # the shared y-axis of an outcome covers every subject's totals
+        bands = [b for b in trajectories["bands"] if b["scale"] == o.scale]
+        drawn = [y for (_, scale), polylines in lines.items() if scale == o.scale for _, ys in polylines for y in ys]
+        ylims.append(_limits([b["q10"] for b in bands] + [b["q90"] for b in bands] + drawn))
+    xlim = (min(ticks) - pad, max(ticks) + pad)
+    for row, (code, label) in enumerate(plan.cohorts):
+        colour = COLOURS[row % len(COLOURS)]
+        row_panels = _panel_row(fig, len(plan.outcomes), 44 + row * row_height, 160, xlim, ylims)
+        for panel, o in zip(row_panels, plan.outcomes, strict=True):
+            counts = panels.get((code, o.scale), {"subjects": 0, "drawn": 0})
+            n, n_shown = counts["subjects"], counts["drawn"]
+            panel.axes(
+                xticks=[(t, plan.visit_label(v)) for t, v in zip(ticks, visits, strict=True)],
+                ylabel="Total score, points",
+                title=[
+                    (f"{o.label}: {label}", colour),
+                    (f"(n = {n}" + ("" if n_shown == n else f", {n_shown} drawn") + ")", colour),
+                ],
+            )
+            band = [b for b in trajectories["bands"] if b["cohort"] == code and b["scale"] == o.scale]
+            day = [b["day"] for b in band]
+            opacity = 0.35 if n_shown <= 50 else max(0.08, 15 / n_shown)
+            panel.lines(lines.get((code, o.scale), []), colour, 0.7, opacity)
+            panel.band(day, [b["q10"] for b in band], [b["q90"] for b in band], colour, 0.15)
+            panel.band(day, [b["q25"] for b in band], [b["q75"] for b in band], colour, 0.25)
+            panel.line(day, [b["mean"] for b in band], "black", 2.2)
+            panel.points(day, [b["mean"] for b in band], "black", 3)
+    sampled = any(s["drawn"] < s["subjects"] for s in trajectories["sample"])
+    one = "one subject" + (f" (random sample of {trajectories['max_trajectories']} per cohort)" if sampled else "")
+    fig.legend(
+        [
+            ("thin", "grey", one),
+            ("band", "grey", "25-75% of subjects"),
+            ("light-band", "grey", "10-90% of subjects"),
+            ("line-point", "black", "mean of the totals at each visit"),
+        ],
+        fig.height - 54,
+    )
+    return fig.svg(), trajectory_caption(trajectories, plan)
 
 
 def km_curve_data(results: dict, code: int) -> list[tuple[float, float, float | None, float | None]]:
@@ -240,26 +177,40 @@ def km_curve_data(results: dict, code: int) -> list[tuple[float, float, float | 
     return [(0.0, 1.0, 1.0, 1.0)] + [(r["day"], r["survival"], r["ci_low"], r["ci_high"]) for r in rows]
 
 
-def plot_km(results: dict, plan: AnalysisPlan) -> str:
+def plot_km(results: dict, plan: AnalysisPlan) -> Markup:
     """Kaplan–Meier curves with CI bands and censoring marks, the 0.5 line the medians are
     read at, and the numbers at risk under the x-axis at its tick days."""
     import numpy as np
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
-    plt = _pyplot()
     rel = results["relapse"]
     conf = f"{plan.confidence * 100:g}%"
     n_cohorts = len(plan.cohorts)
-    fig, (ax, table_ax) = plt.subplots(
-        2, 1, figsize=(9, 5.2 + 0.3 * n_cohorts), gridspec_kw={"height_ratios": [5, 0.5 + 0.45 * n_cohorts]}
-    )
     subjects = rel["subjects"]
     cohort_of = np.array([s["cohort"] for s in subjects], dtype=float)
     days_of = np.array([s["days"] for s in subjects], dtype=float)
     event_of = np.array([bool(s["event"]) for s in subjects], dtype=bool)
     horizon = max(float(days_of.max()) if len(days_of) else 0.0, 1.0)
-    handles = []
+    left = max([text_width("Number at risk", bold=True)] + [text_width(label) for _, label in plan.cohorts]) + 44
+    top, height = 14, 330
+    table_top = top + height + 52
+    fig = Figure(
+        900,
+        table_top + 20 * (n_cohorts + 1) + 56,
+        "Kaplan–Meier curves of relapse-free survival by cohort with numbers at risk",
+    )
+    ax = Panel(fig, left, top, fig.width - left - 24, height, (0, horizon * 1.02), (0, 1.02))
+    days = sorted({r["day"] for r in rel["at_risk"]})
+    pop = rel.get("population") or {}
+    onset = {"responders": "response", "remitters": "remission"}.get(pop.get("at_risk", "all"))
+    from_onset = onset is not None and pop.get("origin") == "onset"
+    ax.axes(
+        xticks=[(d, tick_text(d)) for d in days] if days else [(t, tick_text(t)) for t in nice_ticks(0, horizon)],
+        yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        xlabel=f"Days since the onset of {onset}" if from_onset else "Days since day 0 (index date)",
+        ylabel="Proportion relapse-free",
+    )
+    ax.hline(0.5, "grey", "2 3", 0.8)
+    legend = []
     for i, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[i % len(COLOURS)]
         curve = km_curve_data(results, code)
@@ -267,63 +218,42 @@ def plot_km(results: dict, plan: AnalysisPlan) -> str:
         n_subjects, events = int(mine.sum()), int(event_of[mine].sum())
         if not n_subjects:
             continue
-        xs = [c[0] for c in curve] + [horizon]
-        ys = [c[1] for c in curve] + [curve[-1][1]]
-        ax.step(xs, ys, where="post", color=colour, lw=1.8)
-        lo = [c[2] if c[2] is not None else 0.0 for c in curve]
-        hi = [c[3] if c[3] is not None else 0.0 for c in curve]
-        ax.fill_between(xs, lo + [lo[-1]], hi + [hi[-1]], step="post", color=colour, alpha=0.12, lw=0)
+        xs, ys, lo, hi = _steps(curve, horizon)
+        ax.band(xs, lo, hi, colour, 0.12)
+        ax.line(xs, ys, colour, 1.8)
         # one mark per distinct censoring day (not per subject), on the step curve
         censored = np.unique(days_of[mine & ~event_of])
-        steps = np.array([c[0] for c in curve]), np.array([c[1] for c in curve])
-        at = steps[1][np.searchsorted(steps[0], censored, side="right") - 1]
-        ax.plot(censored, at, "|", color=colour, ms=8, mew=1.2)
-        handles.append(Line2D([], [], color=colour, lw=1.8, label=f"{label} (n = {n_subjects}, {events} relapses)"))
-    ax.axhline(0.5, color="grey", lw=0.7, ls=":")
-    handles += [
-        Patch(color="grey", alpha=0.25, label=f"{conf} CI (log-log, pointwise)"),
-        Line2D([], [], color="black", marker="|", ls="", ms=8, mew=1.2, label="censored"),
-        Line2D([], [], color="grey", lw=0.7, ls=":", label="0.5: the median is where a curve crosses it"),
-    ]
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(0, horizon * 1.02)
-    ax.set_ylabel("Proportion relapse-free")
-    pop = rel.get("population") or {}
-    onset = {"responders": "response", "remitters": "remission"}.get(pop.get("at_risk", "all"))
-    from_onset = onset is not None and pop.get("origin") == "onset"
-    ax.set_xlabel(f"Days since the onset of {onset}" if from_onset else "Days since day 0 (index date)")
-    ax.legend(handles=handles, fontsize=8, loc="upper right", framealpha=0.9)
-    ax.grid(axis="y", color="#eee")
-    days = sorted({r["day"] for r in rel["at_risk"]})
-    if days:
-        ax.set_xticks(days)
-    table_ax.axis("off")
-    table_ax.set_xlim(ax.get_xlim())
-    table_ax.set_ylim(-0.6, n_cohorts + 0.2)
-    table_ax.text(
-        LABEL_X,
-        n_cohorts,
-        "Number at risk",
-        fontsize=9,
-        weight="bold",
-        ha="right",
-        transform=table_ax.get_yaxis_transform(),
-    )
+        step_days, step_surv = np.array([c[0] for c in curve]), np.array([c[1] for c in curve])
+        ax.ticks_at(
+            censored.tolist(), step_surv[np.searchsorted(step_days, censored, side="right") - 1].tolist(), colour
+        )
+        legend.append(("line", colour, f"{label} (n = {n_subjects}, {events} relapses)"))
+    fig.text(left - 30, table_top, "Number at risk", size=12, anchor="end", bold=True)
     for i, (code, label) in enumerate(plan.cohorts):
         colour = COLOURS[i % len(COLOURS)]
-        y = n_cohorts - 1 - i
-        table_ax.text(
-            LABEL_X,
-            y,
-            label,
-            ha="right",
-            va="center",
-            fontsize=9,
-            color=colour,
-            transform=table_ax.get_yaxis_transform(),
-        )
+        y = table_top + 20 * (i + 1)
+        fig.text(left - 30, y, label, size=12, anchor="end", colour=colour)
         for r in rel["at_risk"]:
             if r["cohort"] == code:
-                table_ax.text(r["day"], y, str(r["at_risk"]), ha="center", va="center", fontsize=9, color=colour)
-    fig.tight_layout()
-    return _png(fig)
+                fig.text(ax.x(r["day"]), y, str(r["at_risk"]), size=12, colour=colour)
+    legend += [
+        ("light-band", "grey", f"{conf} CI (log-log, pointwise)"),
+        ("tick", INK, "censored"),
+        ("dotted", "grey", "0.5: the median is where a curve crosses it"),
+    ]
+    fig.legend(legend, table_top + 20 * (n_cohorts + 1) + 6)
+    return fig.svg()
+
+
+def _steps(curve, horizon: float) -> tuple[list, list, list, list]:
+    """The corners of a right-continuous step curve (and its CI) up to ``horizon``."""
+    xs, ys, lo, hi = [], [], [], []
+    for j, (day, surv, low, high) in enumerate(curve):
+        end = curve[j + 1][0] if j + 1 < len(curve) else horizon
+        low = 0.0 if low is None else low
+        high = 0.0 if high is None else high
+        xs += [day, end]
+        ys += [surv, surv]
+        lo += [low, low]
+        hi += [high, high]
+    return xs, ys, lo, hi

@@ -42,22 +42,24 @@ class Box:
 
 
 @lru_cache(maxsize=2)
-def _font(bold: bool):
-    from matplotlib import font_manager, ft2font
+def _advances(bold: bool) -> dict[int, float]:
+    """Advance width in em of every character of DejaVu Sans (the copy bundled with
+    matplotlib), read with fontTools: a few hundredths of a second, where importing
+    matplotlib's font machinery took several tenths."""
+    import importlib.util
+    from pathlib import Path
 
-    weight = "bold" if bold else "normal"
-    font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight=weight)))
-    font.set_size(1000, 72)  # 1 em = 1000 px
-    return font
+    from fontTools.ttLib import TTFont
+
+    folder = Path(importlib.util.find_spec("matplotlib").submodule_search_locations[0])
+    font = TTFont(folder / "mpl-data" / "fonts" / "ttf" / f"DejaVuSans{'-Bold' if bold else ''}.ttf", lazy=True)
+    em, metrics = font["head"].unitsPerEm, font["hmtx"]
+    return {code: metrics[glyph][0] / em for code, glyph in font.getBestCmap().items()}
 
 
-@lru_cache(maxsize=4096)
 def _advance(char: str, bold: bool) -> float:
     """Advance width of one character in em (DejaVu Sans; 1 em if the font lacks the glyph)."""
-    font = _font(bold)
-    if font.get_char_index(ord(char)) == 0:
-        return 1.0
-    return font.load_char(ord(char)).linearHoriAdvance / 65536 / 1000
+    return _advances(bold).get(ord(char), 1.0)
 
 
 def text_width(text: str, bold: bool = False, size: float = FONT) -> float:
@@ -173,6 +175,26 @@ def flow_steps(results: dict, plan) -> dict:
     return {"top": top, "columns": columns}
 
 
+def flow_text(results: dict, plan) -> dict:
+    """The diagram as text for report.md: ``top`` (the records line, its cohort breakdown)
+    and ``cohorts``, per cohort its ``label`` and ``steps``: each step's ``text`` (a main
+    box) and ``left_out`` (the dashed boxes after it: subjects not carried to the next step).
+    """
+    steps = flow_steps(results, plan)
+    cohorts = []
+    for boxes in steps["columns"]:
+        first, *rest = boxes
+        entries = [{"text": " ".join(t for t, _ in first.lines[1:]), "left_out": []}]
+        for box in rest:
+            text = " ".join(t for t, _ in box.lines)
+            if box.excluded:
+                entries[-1]["left_out"].append(text)
+            else:
+                entries.append({"text": text, "left_out": []})
+        cohorts.append({"label": first.lines[0][0], "steps": entries})
+    return {"top": [t for t, _ in steps["top"]], "cohorts": cohorts}
+
+
 def _text(x: float, y: float, lines: list[tuple[str, bool]]) -> list[str]:
     out = []
     for i, (line, bold) in enumerate(lines):
@@ -232,10 +254,10 @@ def render_flow_svg(results: dict, plan) -> Markup:
                     parts.insert(0, f'<path d="M{mid:.1f},{y + h:.1f} V{y_of[after] - 1:.1f}" class="arrow"/>')
     height = (y_of[-1] + heights[-1] if rows else top_h) + 2
     title = f"Flow of subjects: records, {results['population']['name']} set, analysed, at risk of relapse"
-    style = (
-        ".box{fill:#fff;stroke:#555;stroke-width:1} .out{fill:#f5f5f5;stroke-dasharray:4 3} "
-        ".arrow{fill:none;stroke:#555;stroke-width:1.2;marker-end:url(#flow-arrow)} "
-        f"text{{font-family:{FONT_FAMILY};font-size:{FONT}px;fill:#222}}"
+    style = (  # scoped to the diagram: an inline <svg>'s style sheet applies to the whole page
+        "svg.flow .box{fill:#fff;stroke:#555;stroke-width:1} svg.flow .out{fill:#f5f5f5;stroke-dasharray:4 3} "
+        "svg.flow .arrow{fill:none;stroke:#555;stroke-width:1.2;marker-end:url(#flow-arrow)} "
+        f"svg.flow text{{font-family:{FONT_FAMILY};font-size:{FONT}px;fill:#222}}"
     )
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {height:.0f}" '

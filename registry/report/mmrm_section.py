@@ -4,8 +4,11 @@ paragraph is in results.json's ``methods``, from :mod:`registry.analysis.mmrm_me
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from registry.analysis.plan import AnalysisPlan
-from registry.report.figures import COLOURS, _png, _pyplot
+from registry.report.figures import COLOURS, PANEL_SLOT, _limits, _panel_row
+from registry.report.svg_plot import INK, Figure
 from registry.report.tables import fmt, fmt_p
 
 DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward–Roger"}
@@ -69,37 +72,40 @@ def mmrm_difference_label(plan: AnalysisPlan) -> str:
     return f"{plan.cohort_label(plan.cox_compare)} − {plan.cohort_label(plan.cox_reference)}"
 
 
-def plot_mmrm(results: dict, plan: AnalysisPlan) -> str | None:
+def plot_mmrm(results: dict, plan: AnalysisPlan) -> Markup | None:
     """LS mean change with CI by visit, one panel per outcome, one line per cohort."""
     entries = [e for e in results.get("mmrm", []) if e["lsmeans"]]
     if not entries:
         return None
-    from matplotlib.lines import Line2D
-
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(entries), figsize=(3.6 * len(entries), 3.6), squeeze=False)
+    conf = f"{plan.confidence * 100:g}%"
+    fig = Figure(
+        PANEL_SLOT * len(entries) + 10,
+        340,
+        f"LS mean change from baseline with {conf} CI by visit and cohort, per outcome",
+    )
     codes = [c for c, _ in plan.cohorts]
     width = 0.3 / max(len(codes), 1)
-    for ax, entry in zip(axes[0], entries, strict=True):
-        visits = list(dict.fromkeys(r["visit"] for r in entry["lsmeans"]))
-        for i, code in enumerate(codes):
-            rows = [r for r in entry["lsmeans"] if r["cohort"] == code and r["estimate"] is not None]
-            if not rows:
-                continue
-            x = [visits.index(r["visit"]) + (i - (len(codes) - 1) / 2) * width for r in rows]
-            y = [r["estimate"] for r in rows]
-            err = [[r["estimate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["estimate"] for r in rows]]
-            ax.errorbar(x, y, yerr=err, fmt="o-", capsize=3, color=COLOURS[i % len(COLOURS)])
-        ax.axhline(0, color="grey", lw=0.8, ls="--")
-        ax.set_xticks(range(len(visits)), [plan.visit_label(v) for v in visits])
-        ax.set_xlim(-0.5, len(visits) - 0.5)
-        label = plan.outcome(entry["scale"]).label
-        ax.set_title(f"{label} ({entry['covariance'] or 'no fit'})")
-        ax.set_ylabel(f"LS mean change, {label} points ({plan.confidence * 100:g}% CI)", fontsize=9)
-    handles = [
-        Line2D([], [], color=COLOURS[i % len(COLOURS)], marker="o", label=label)
-        for i, (_, label) in enumerate(plan.cohorts)
+    visits = [list(dict.fromkeys(r["visit"] for r in e["lsmeans"])) for e in entries]
+    ylims = [
+        _limits([0.0] + [r[k] for r in e["lsmeans"] if r["estimate"] is not None for k in ("ci_low", "ci_high")])
+        for e in entries
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return _png(fig)
+    panels = _panel_row(fig, len(entries), 34, 240, (-0.5, max(map(len, visits)) - 0.5), ylims)
+    for panel, entry, shown in zip(panels, entries, visits, strict=True):
+        panel.xlim = (-0.5, len(shown) - 0.5)
+        label = plan.outcome(entry["scale"]).label
+        panel.axes(
+            xticks=[(i, plan.visit_label(v)) for i, v in enumerate(shown)],
+            ylabel=f"LS mean change, {label} points ({conf} CI)",
+            title=[(f"{label} ({entry['covariance'] or 'no fit'})", INK)],
+        )
+        panel.hline(0)
+        for i, code in enumerate(codes):
+            colour = COLOURS[i % len(COLOURS)]
+            rows = [r for r in entry["lsmeans"] if r["cohort"] == code and r["estimate"] is not None]
+            xs = [shown.index(r["visit"]) + (i - (len(codes) - 1) / 2) * width for r in rows]
+            panel.line(xs, [r["estimate"] for r in rows], colour, 1.6)
+            for x, r in zip(xs, rows, strict=True):
+                panel.error_bar(x, r["estimate"], r["ci_low"], r["ci_high"], colour)
+    fig.legend([("line-point", COLOURS[i % len(COLOURS)], label) for i, (_, label) in enumerate(plan.cohorts)], 310)
+    return fig.svg()

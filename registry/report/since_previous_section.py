@@ -4,8 +4,11 @@ and now, and the accrual of records per cohort over the batches."""
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from registry.analysis.plan import AnalysisPlan
-from registry.report.figures import COLOURS, _png, _pyplot
+from registry.report.figures import COLOURS
+from registry.report.svg_plot import Figure, Panel
 from registry.report.tables import fmt
 
 COUNTS = (
@@ -27,9 +30,14 @@ def since_previous_summary(results: dict) -> dict | None:
     rows = []
     for r in since["results"]:
         changed = r["n"] != r["n_previous"] or r["estimate"] != r["estimate_previous"]
-        rows.append({"label": r["label"], "changed": changed,
-                     "n": f"{_n(r['n_previous'])} → {_n(r['n'])}",
-                     "estimate": f"{fmt(r['estimate_previous'])} → {fmt(r['estimate'])}"})
+        rows.append(
+            {
+                "label": r["label"],
+                "changed": changed,
+                "n": f"{_n(r['n_previous'])} → {_n(r['n'])}",
+                "estimate": f"{fmt(r['estimate_previous'])} → {fmt(r['estimate'])}",
+            }
+        )
     rows.sort(key=lambda r: not r["changed"])
     return {
         "previous_batch": since["previous_batch"],
@@ -40,7 +48,7 @@ def since_previous_summary(results: dict) -> dict | None:
     }
 
 
-def plot_accrual(results: dict, plan: AnalysisPlan) -> str | None:
+def plot_accrual(results: dict, plan: AnalysisPlan) -> Markup | None:
     """Records per cohort per batch (every batch in the registry), one line per cohort."""
     since = results.get("since_previous")
     if not since or not since.get("accrual"):
@@ -48,20 +56,21 @@ def plot_accrual(results: dict, plan: AnalysisPlan) -> str | None:
     accrual = since["accrual"]
     batches = sorted({r["batch_id"] for r in accrual})
     codes = list(dict.fromkeys(r["cohort"] for r in accrual))
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    top = max(r["records"] for r in accrual)
+    fig = Figure(640, 320, "Records per cohort in each batch")
+    ax = Panel(fig, 80, 14, 540, 220, (batches[0] - 0.3, batches[-1] + 0.3), (0, top * 1.05 or 1))
+    ax.axes(xticks=[(b, str(b)) for b in batches], xlabel="batch (monthly export)", ylabel="records")
+    legend = []
     for i, code in enumerate(codes):
         per_batch = {r["batch_id"]: r["records"] for r in accrual if r["cohort"] == code}
         label = "no cohort recorded" if code is None else plan.cohort_label(int(code))
-        ax.plot(batches, [per_batch.get(b, 0) for b in batches], marker="o", label=label,
-                color=COLOURS[i % len(COLOURS)] if code is not None else "grey")
-    ax.set_xticks(batches)
-    ax.set_xlabel("batch (monthly export)")
-    ax.set_ylabel("records")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    return _png(fig)
+        colour = COLOURS[i % len(COLOURS)] if code is not None else "grey"
+        ys = [per_batch.get(b, 0) for b in batches]
+        ax.line(batches, ys, colour)
+        ax.points(batches, ys, colour)
+        legend.append(("line-point", colour, label))
+    fig.legend(legend, 270)
+    return fig.svg()
 
 
 def _n(value) -> str:
