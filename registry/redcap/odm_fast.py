@@ -32,31 +32,36 @@ class NotRegular(Exception):
     """The ClinicalData is not in the shape REDCap writes: read it with the XML parser."""
 
 
-_S = r"[ \t\n]*"
+_S = r"[ \t\n]*+"
 _NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
 _CHAR = r"[^\"<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # in an attribute value, but for an entity
 _ENTITY = r"&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"
 
 
 def _grammar(value: str) -> re.Pattern:
-    """Whole SubjectData elements as REDCap writes them (attribute values matching ``value``)."""
-    attrs = rf"(?:[ \t\n]+{_NAME}=\"{value}\")*"
-    item = rf"<ItemData ItemOID=\"[\w.-]+\" Value=\"{value}\"/>"
-    group = rf"<ItemGroupData{attrs}>{_S}(?:{item}{_S})*</ItemGroupData>{_S}"
-    form = rf"<FormData{attrs}>{_S}(?:{group})*</FormData>{_S}"
-    event = rf"<StudyEventData{attrs}>{_S}(?:{form})*</StudyEventData>{_S}"
-    subject = rf"<SubjectData{attrs}>{_S}(?:(?:{event})+|(?:{form})*)</SubjectData>{_S}"
-    return re.compile(rf"{_S}(?:{subject})*")
+    """Whole SubjectData elements as REDCap writes them (attribute values matching ``value``).
+
+    The grammar is unambiguous, so every repeat is possessive (``*+``): the matcher keeps no
+    backtracking state, which makes it about twice as fast.
+    """
+    attrs = rf"(?:[ \t\n]++{_NAME}=\"{value}\")*+"
+    item = rf"<ItemData ItemOID=\"[\w.-]++\" Value=\"{value}\"/>"
+    group = rf"<ItemGroupData{attrs}>{_S}(?:{item}{_S})*+</ItemGroupData>{_S}"
+    form = rf"<FormData{attrs}>{_S}(?:{group})*+</FormData>{_S}"
+    event = rf"<StudyEventData{attrs}>{_S}(?:{form})*+</StudyEventData>{_S}"
+    subject = rf"<SubjectData{attrs}>{_S}(?:(?:{event})++|(?:{form})*+)</SubjectData>{_S}"
+    return re.compile(rf"{_S}(?:{subject})*+")
 
 
-# Without entities the grammar matches about a third faster: it is used for a chunk with no '&'.
-SUBJECTS = _grammar(f"{_CHAR}*")
-SUBJECTS_ENTITIES = _grammar(f"{_CHAR}*(?:{_ENTITY}{_CHAR}*)*")
+# Without entities the grammar matches faster: it is used for a chunk with no '&'.
+SUBJECTS = _grammar(f"{_CHAR}*+")
+SUBJECTS_ENTITIES = _grammar(f"{_CHAR}*+(?:{_ENTITY}{_CHAR}*+)*+")
 _ATTRS = rf"(?:[ \t\n]+{_NAME}=\"[^\"<]*\")*"  # already matched by the grammar: only taken apart here
-START = re.compile(rf"<ClinicalData{_ATTRS}>")
+START = re.compile(rf"<ClinicalData(?:[ \t\n]+{_NAME}=\"{_CHAR}*(?:{_ENTITY}{_CHAR}*)*\")*>")
 END = re.compile(rf"{_S}</ClinicalData>{_S}</ODM>{_S}")
-TAG = re.compile(rf"<(SubjectData|StudyEventData|FormData)({_ATTRS})>")
-FORM = re.compile(r"<FormData FormOID=\"([^\"&]*)\" FormRepeatKey=\"([^\"&]*)\">")  # REDCap's FormData
+# The start tags of records, events and forms; REDCap's own FormData (its two attributes) first.
+TAG = re.compile(rf"<FormData FormOID=\"([^\"&]*)\" FormRepeatKey=\"([^\"&]*)\">"
+                 rf"|<(SubjectData|StudyEventData|FormData)({_ATTRS})>")
 ITEMS = re.compile(r"<ItemData ItemOID=\"([^\"]*)\" Value=\"([^\"]*)\"/>")
 ATTR = re.compile(rf"({_NAME})=\"([^\"]*)\"")
 ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
@@ -194,8 +199,8 @@ def _read_subjects(text: str, pos: int, end: int, prefixes: set[str], datetimes:
     forms: list[Form] = []
     careful = "&" in text or 'Value=""' in text
     for tag in TAG.finditer(text, pos, end):
-        kind = tag.group(1)
-        if kind == "FormData":
+        form_oid, form_key, kind, attrs_text = tag.groups()
+        if kind is None or kind == "FormData":
             stop = text.find("</FormData>", tag.end())
             pairs = ITEMS.findall(text, tag.end(), stop)
             cells = dict(pairs)
@@ -204,16 +209,15 @@ def _read_subjects(text: str, pos: int, end: int, prefixes: set[str], datetimes:
             if datetimes:
                 for oid in datetimes & cells.keys():
                     cells[oid] = cells[oid].replace("T", " ", 1)
-            plain = FORM.match(text, tag.start())
-            form = ({"FormOID": plain.group(1), "FormRepeatKey": plain.group(2)} if plain and plain.end() == tag.end()
-                    else attributes(tag.group(2), prefixes))
+            form = ({"FormOID": form_oid, "FormRepeatKey": form_key} if kind is None
+                    else attributes(attrs_text, prefixes))
             forms.append((event, form, cells))
         elif kind == "StudyEventData":
-            event = attributes(tag.group(2), prefixes)
+            event = attributes(attrs_text, prefixes)
         else:
             if subject is not None:
                 yield subject, forms
-            subject, event, forms = attributes(tag.group(2), prefixes), None, []
+            subject, event, forms = attributes(attrs_text, prefixes), None, []
     if subject is not None:
         yield subject, forms
 
