@@ -3,7 +3,9 @@
 For the ingest benchmark: the same records as the CSV, in a whole-project ODM (metadata and
 data) as REDCap's "CDISC ODM (XML) — project metadata and data" export lays them out — one
 ``SubjectData`` per record, a ``StudyEventData`` per event, a ``FormData`` per form (with its
-``FormRepeatKey``), one ``ItemGroupData`` per form, datetimes written with ``T``.
+``FormRepeatKey``), an ``ItemGroupData`` per item group (a form's items up to the next section
+header, ``<form>_complete`` a group of its own, each named after its first item), the records
+indented with tabs, datetimes written with ``T`` (as in tests/data/redcap/REDCapR/russian/project.xml).
 """
 
 from __future__ import annotations
@@ -60,14 +62,17 @@ def _write_metadata(fh, project: Project) -> None:
         fh.write("</StudyEventDef>\n")
     for form in dic.forms:
         fh.write(f'<FormDef OID="Form.{form}"{_a(Name=project.instrument_labels.get(form, form))} Repeating="No"'
-                 f'{_a(redcap__FormName=form)}>\n<ItemGroupRef ItemGroupOID="{form}.items" Mandatory="No"/>\n'
-                 "</FormDef>\n")
+                 f'{_a(redcap__FormName=form)}>\n')
+        for group, _items in _form_groups(project, form):
+            fh.write(f'<ItemGroupRef ItemGroupOID="{group}" Mandatory="No"/>\n')
+        fh.write("</FormDef>\n")
     code_lists = []
     for form in dic.forms:
-        fh.write(f'<ItemGroupDef OID="{form}.items"{_a(Name=form)} Repeating="No">\n')
-        for oid in _form_items(project, form):
-            fh.write(f'<ItemRef ItemOID="{oid}" Mandatory="No"/>\n')
-        fh.write("</ItemGroupDef>\n")
+        for group, items in _form_groups(project, form):
+            fh.write(f'<ItemGroupDef OID="{group}"{_a(Name=form)} Repeating="No">\n')
+            for oid in items:
+                fh.write(f'<ItemRef ItemOID="{oid}" Mandatory="No"/>\n')
+            fh.write("</ItemGroupDef>\n")
     for form in dic.forms:
         for oid in _form_items(project, form):
             col = next((c for c in form_columns(dic, form) if c.name == oid), None)
@@ -117,9 +122,23 @@ def _form_items(project: Project, form: str) -> list[str]:
     return [*items, f"{form}_complete"]
 
 
+def _form_groups(project: Project, form: str) -> list[tuple[str, list[str]]]:
+    """The item groups of a form as REDCap makes them: a new group at each section header and for
+    ``<form>_complete``; each group's OID is ``<form>.<its first item's field>``."""
+    dic = project.dictionary
+    heads = {checkbox_column(f.name, f.choices[0].code) if f.field_type == "checkbox" and f.choices else f.name
+             for f in dic.form_fields(form) if f.section_header}
+    groups: list[tuple[str, list[str]]] = []
+    for oid in _form_items(project, form):
+        if not groups or oid in heads or oid == f"{form}_complete":
+            groups.append((f"{form}.{oid.split('___')[0]}", []))
+        groups[-1][1].append(oid)
+    return groups
+
+
 def _write_records(fh, project: Project, export: Path) -> None:
     dic = project.dictionary
-    forms = {form: _form_items(project, form) for form in dic.forms}
+    forms = {form: _form_groups(project, form) for form in dic.forms}
     datetimes = {f.name for f in dic.fields if f.validation.startswith("datetime")}
     with export.open(newline="", encoding="utf-8") as src:
         reader = csv.reader(src)
@@ -130,36 +149,42 @@ def _write_records(fh, project: Project, export: Path) -> None:
         for row in reader:
             if row[rid] != record:
                 if event is not None:
-                    fh.write("</StudyEventData>\n")
+                    fh.write("\t\t</StudyEventData>\n")
                 if record is not None:
-                    fh.write("</SubjectData>\n")
+                    fh.write("\t</SubjectData>\n")
                 record, event = row[rid], None
                 dag = row[at["redcap_data_access_group"]] if "redcap_data_access_group" in at else ""
-                fh.write(f"<SubjectData{_a(SubjectKey=record, redcap__RecordIdField=dic.record_id_field)}"
+                fh.write(f"\t<SubjectData{_a(SubjectKey=record, redcap__RecordIdField=dic.record_id_field)}"
                          f"{_a(redcap__DataAccessGroup=dag) if dag else ''}>\n")
             row_event = row[at["redcap_event_name"]] if "redcap_event_name" in at else "event_1_arm_1"
             if row_event != event:
                 if event is not None:
-                    fh.write("</StudyEventData>\n")
+                    fh.write("\t\t</StudyEventData>\n")
                 event = row_event
-                fh.write(f'<StudyEventData StudyEventOID="Event.{event}" StudyEventRepeatKey="1"'
+                fh.write(f'\t\t<StudyEventData StudyEventOID="Event.{event}" StudyEventRepeatKey="1"'
                          f'{_a(redcap__UniqueEventName=event)}>\n')
             instrument = row[at["redcap_repeat_instrument"]] if "redcap_repeat_instrument" in at else ""
             instance = row[at["redcap_repeat_instance"]] if "redcap_repeat_instance" in at else ""
-            for form, items in forms.items():
+            for form, groups in forms.items():
                 if instrument and form != instrument:
                     continue
-                cells = [(oid, row[at[oid]]) for oid in items if oid in at and row[at[oid]] != ""]
-                if not cells or (not instrument and all(oid == dic.record_id_field for oid, _ in cells)):
+                cells = [[(oid, row[at[oid]]) for oid in items if oid in at and row[at[oid]] != ""]
+                         for _group, items in groups]
+                filled = [oid for group in cells for oid, _ in group]
+                if not filled or (not instrument and all(oid == dic.record_id_field for oid in filled)):
                     continue
-                fh.write(f'<FormData FormOID="Form.{form}" FormRepeatKey="{instance or 1}">\n'
-                         f'<ItemGroupData ItemGroupOID="{form}.items" ItemGroupRepeatKey="1">\n')
-                for oid, value in cells:
-                    if oid in datetimes:
-                        value = value.replace(" ", "T", 1)
-                    fh.write(f'<ItemData ItemOID="{oid}" Value={quoteattr(value)}/>\n')
-                fh.write("</ItemGroupData>\n</FormData>\n")
+                fh.write(f'\t\t\t<FormData FormOID="Form.{form}" FormRepeatKey="{instance or 1}">\n')
+                for (group, _items), group_cells in zip(groups, cells, strict=True):
+                    if not group_cells:
+                        continue
+                    fh.write(f'\t\t\t\t<ItemGroupData ItemGroupOID="{group}" ItemGroupRepeatKey="1">\n')
+                    for oid, value in group_cells:
+                        if oid in datetimes:
+                            value = value.replace(" ", "T", 1)
+                        fh.write(f'\t\t\t\t\t<ItemData ItemOID="{oid}" Value={quoteattr(value)}/>\n')
+                    fh.write("\t\t\t\t</ItemGroupData>\n")
+                fh.write("\t\t\t</FormData>\n")
         if event is not None:
-            fh.write("</StudyEventData>\n")
+            fh.write("\t\t</StudyEventData>\n")
         if record is not None:
-            fh.write("</SubjectData>\n")
+            fh.write("\t</SubjectData>\n")

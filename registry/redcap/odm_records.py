@@ -1,6 +1,7 @@
 """The records of an ODM export (``ClinicalData``), streamed into the rows a CSV export has.
 
-One ``SubjectData`` at a time (the file is never held in memory whole): one row per record ×
+One ``SubjectData`` at a time (the file is never held in memory whole), by :mod:`odm_fast` when
+the records are laid out as REDCap writes them, else by the XML parser: one row per record ×
 event × repeating instrument × instance, the instance blank unless the form or event repeats,
 the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
 loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
@@ -8,17 +9,20 @@ loads into the temp table ``raw``; the header is mapped by :func:`registry.redca
 
 from __future__ import annotations
 
+import codecs
 import csv
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import ExportError, InputFileError
+from registry.redcap import odm_fast
 from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
+from registry.redcap.odm_fast import Form, NotRegular
 from registry.redcap.odm_metadata import OdmMetadata, read_metadata
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
-from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, local_name, strip_prefix
+from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, iterparse, local_name, strip_prefix
 from registry.redcap.project import Project
 from registry.sqltext import quote_name
 
@@ -37,35 +41,13 @@ class _Flat:
     rows: int = 0
 
 
-def _subject_rows(subject, meta: OdmMetadata, rid: str, flat: _Flat) -> list[dict[str, str]]:
-    """One SubjectData -> the export rows of its record, in order (record × event × instrument × instance)."""
-    a = attrs(subject)
-    record = a.get("SubjectKey", "")
-    where = f"{meta.path}, SubjectData {record or '#' + str(flat.subjects)}"
-    if not record.strip():
-        raise ExportError("a SubjectData element has no SubjectKey (record ID)", where=where, fix=ODM_FIX)
-    rows: dict[tuple, dict[str, str]] = {}
+def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[Form]]:
+    """One SubjectData element (from the XML parser) -> its attributes and forms, as odm_fast gives them."""
     datetimes = meta.datetime_items
+    forms: list[Form] = []
 
-    def add_form(event: str | None, event_key: str, form_el) -> None:
-        form_oid = form_el.get("FormOID", "")  # ODM's own attributes carry no namespace
-        form = strip_prefix(form_oid, "Form.")
-        form_key = form_el.get("FormRepeatKey") or "1"
-        if meta.repeats_event(event):
-            key = (event, None, event_key)
-        elif meta.repeats_form(event, form):
-            key = (event, form, form_key)
-        else:
-            for what, k in (("instrument", form_key), ("event", event_key)):
-                if k not in ("", "1"):
-                    raise ExportError(
-                        f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
-                        where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
-                        fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
-                            "setup comes with the data, or pass --repeating with the repeating instruments "
-                            "export")
-            key = (event, None, None)
-        row = rows.setdefault(key, {})
+    def add_form(event: dict[str, str] | None, form_el) -> None:
+        cells: dict[str, str] = {}
         for group in form_el:
             if not group.tag.endswith("ItemGroupData"):
                 continue
@@ -81,21 +63,70 @@ def _subject_rows(subject, meta: OdmMetadata, rid: str, flat: _Flat) -> list[dic
                 elif oid in datetimes:
                     value = value.replace("T", " ", 1)
                 if value is not None:
-                    row[oid] = value
+                    cells[oid] = value
+        # ODM's own FormData attributes carry no namespace
+        form = {k: v for k in ("FormOID", "FormRepeatKey") if (v := form_el.get(k)) is not None}
+        forms.append((event, form, cells))
 
     for child in subject:
         tag = local_name(child.tag)
         if tag == "StudyEventData":
-            ea = attrs(child)
-            event = ea.get("UniqueEventName") or strip_prefix(ea.get("StudyEventOID", ""), "Event.")
-            if not meta.longitudinal and event == CLASSIC_EVENT:
-                event = None
-            event_key = ea.get("StudyEventRepeatKey") or "1"
+            event = attrs(child)
             for form_el in child:
                 if form_el.tag.endswith("FormData"):
-                    add_form(event or None, event_key, form_el)
+                    add_form(event, form_el)
         elif tag == "FormData":
-            add_form(None, "1", child)
+            add_form(None, child)
+    return attrs(subject), forms
+
+
+def _local(names: dict[str, str]) -> dict[str, str]:
+    return {k.rsplit(":", 1)[-1]: v for k, v in names.items()}
+
+
+def _event(event_attrs: dict[str, str] | None, meta: OdmMetadata) -> tuple[str | None, str]:
+    """A StudyEventData's event (None in a classic project or outside any event) and its repeat key."""
+    if event_attrs is None:
+        return None, "1"
+    ea = _local(event_attrs)
+    event = ea.get("UniqueEventName") or strip_prefix(ea.get("StudyEventOID", ""), "Event.")
+    if not meta.longitudinal and event == CLASSIC_EVENT:
+        event = None
+    return event or None, ea.get("StudyEventRepeatKey") or "1"
+
+
+def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata, rid: str,
+                  flat: _Flat) -> list[dict[str, str]]:
+    """One record's attributes and forms -> its export rows, in order (record × event × instrument × instance)."""
+    a = _local(subject)
+    record = a.get("SubjectKey", "")
+    where = f"{meta.path}, SubjectData {record or '#' + str(flat.subjects)}"
+    if not record.strip():
+        raise ExportError("a SubjectData element has no SubjectKey (record ID)", where=where, fix=ODM_FIX)
+    rows: dict[tuple, dict[str, str]] = {}
+    last: object = rows  # the forms of one StudyEventData share its attributes: read them once
+    for event_attrs, form_attrs, cells in forms:
+        if event_attrs is not last:
+            last = event_attrs
+            event, event_key = _event(event_attrs, meta)
+        form_oid = form_attrs.get("FormOID", "")
+        form = strip_prefix(form_oid, "Form.")
+        form_key = form_attrs.get("FormRepeatKey") or "1"
+        if meta.repeats_event(event):
+            key = (event, None, event_key)
+        elif meta.repeats_form(event, form):
+            key = (event, form, form_key)
+        else:
+            for what, k in (("instrument", form_key), ("event", event_key)):
+                if k not in ("", "1"):
+                    raise ExportError(
+                        f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
+                        where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
+                        fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
+                            "setup comes with the data, or pass --repeating with the repeating instruments "
+                            "export")
+            key = (event, None, None)
+        rows.setdefault(key, {}).update(cells)
     dag = a.get("DataAccessGroup") or next(
         (r["redcap_data_access_group"] for r in rows.values() if r.get("redcap_data_access_group")), None)
     out = []
@@ -157,26 +188,12 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     metadata; the column names are then checked against ``project`` as for any export.
     """
     source = Path(source)
-    meta = OdmMetadata(path=source)
-    flat = _Flat()
-    rid = project.dictionary.record_id_field
-    rows = None
     with tempfile.TemporaryDirectory(prefix="registry-odm-") as tmp:
         path = Path(tmp) / "rows.csv"
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            for el in iter_subjects(source, encoding):
-                if el.tag.endswith("Study"):
-                    if not meta.has_metadata:
-                        meta = read_metadata(el, source)
-                        meta.repeating |= _given_repeating(project, meta)
-                        rid = meta.record_id_field or rid
-                    continue
-                if rows is None:
-                    rows = _RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
-                flat.subjects += 1
-                for row in _subject_rows(el, meta, rid, flat):
-                    rows.write(row)
-                    flat.rows += 1
+        try:  # REDCap's own layout, read without building elements; anything else with the XML parser
+            meta, rid, rows, flat = _write_rows(path, _fast_records(source, encoding), source, project)
+        except NotRegular:
+            meta, rid, rows, flat = _write_rows(path, _parsed_records(source, encoding), source, project)
         if flat.rows == 0:
             raise InputFileError("the ODM export holds no records (no SubjectData in ClinicalData)",
                                  where=str(info.path),
@@ -199,6 +216,59 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     if commas:
         info.notes.append(decimal_comma_note(commas))
     return header
+
+
+def _fast_records(source: Path, encoding: str | None):
+    """The metadata (as :func:`_parsed_records` chooses it), then each record by :mod:`odm_fast`."""
+    try:
+        if encoding and codecs.lookup(encoding).name != "utf-8":
+            raise NotRegular("not UTF-8")
+    except LookupError:
+        raise NotRegular("an unknown encoding: the XML parser's path says so") from None
+    meta = None
+    for event, el in iterparse(source, ("start", "end"), encoding):
+        name = local_name(el.tag)
+        if event == "start" and name == "ClinicalData":
+            break
+        if event == "end" and name == "Study" and (meta is None or not meta.has_metadata):
+            meta = read_metadata(el, source)
+    if meta is not None:
+        yield meta
+    yield from odm_fast.subjects(source, meta.datetime_items if meta else set())
+
+
+def _parsed_records(source: Path, encoding: str | None):
+    """The metadata of the first Study that has it, then each record, by the XML parser."""
+    meta = OdmMetadata(path=source)
+    for el in iter_subjects(source, encoding):
+        if el.tag.endswith("Study"):
+            if not meta.has_metadata:
+                meta = read_metadata(el, source)
+                yield meta
+            continue
+        yield _element_subject(el, meta)
+
+
+def _write_rows(path: Path, records, source: Path, project: Project):
+    """The records as CSV rows in ``path``; the metadata, record ID field, row file and what was seen."""
+    meta = OdmMetadata(path=source)
+    flat = _Flat()
+    rid = project.dictionary.record_id_field
+    rows = None
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        for item in records:
+            if isinstance(item, OdmMetadata):
+                meta = item
+                meta.repeating |= _given_repeating(project, meta)
+                rid = meta.record_id_field or rid
+                continue
+            if rows is None:
+                rows = _RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
+            flat.subjects += 1
+            for row in _subject_rows(*item, meta, rid, flat):
+                rows.write(row)
+                flat.rows += 1
+    return meta, rid, rows, flat
 
 
 def _given_repeating(project: Project, meta: OdmMetadata) -> set[tuple[str | None, str | None]]:

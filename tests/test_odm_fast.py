@@ -1,0 +1,89 @@
+"""The ODM records read without building XML elements (odm_fast) are the records the XML parser reads.
+
+Each case loads one file both ways (the parser's way forced) and compares the temp table ``raw``
+cell by cell; a file outside REDCap's layout must be left to the parser.
+"""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_odm import MINI, RUSSIAN
+
+from registry.redcap import odm_fast, odm_records
+from registry.redcap.odm import load_odm, read_odm_project
+from registry.redcap.rawfile import ExportInfo
+
+
+def _load(path: Path, parser_only: bool, monkeypatch) -> tuple[list, list[str], list[str]]:
+    if parser_only:
+        def refuse(*_args):
+            raise odm_fast.NotRegular("the XML parser's way, for the comparison")
+            yield
+        monkeypatch.setattr(odm_records, "_fast_records", refuse)
+    project = read_odm_project(path)
+    info = ExportInfo(path=path, sha256="", record_id_field=project.dictionary.record_id_field)
+    con = duckdb.connect()
+    header = load_odm(con, path, project, info)
+    monkeypatch.undo()
+    return con.execute("select * from raw order by __row").fetchall(), header, info.notes
+
+
+def _read_fast(path: Path) -> bool:
+    try:
+        for _ in odm_fast.subjects(path, set()):
+            pass
+    except odm_fast.NotRegular:
+        return False
+    return True
+
+
+CASES = {
+    "as REDCap writes it": lambda t: t,
+    "entities and character references": lambda t: t.replace(
+        'Value="UNK"', 'Value="a &amp; b &lt;c&gt; &quot;q&quot; &apos;s&apos; &#233;&#x41;&#10;end"'),
+    "CRLF line ends, a raw CR in a value": lambda t: t.replace("\n", "\r\n").replace("first line", "first\rline"),
+    "tab indentation": lambda t: t.replace("  ", "\t"),
+    "empty values and an item written twice": lambda t: t.replace(
+        '<ItemData ItemOID="weight" Value="70.5"/>',
+        '<ItemData ItemOID="weight" Value="70.5"/><ItemData ItemOID="weight" Value=""/>'
+        '<ItemData ItemOID="dob" Value="1971-01-01"/>'),
+}
+LEFT_TO_THE_PARSER = {
+    "a comment among the records": lambda t: t.replace("</SubjectData>", "<!-- x --></SubjectData>", 1),
+    "an IsNull item": lambda t: t.replace('Value="64"/>', 'Value="64" IsNull="Yes"/>'),
+    "a single-quoted value": lambda t: t.replace('Value="64"', "Value='64'"),
+    "a CDATA section": lambda t: t.replace("</ItemGroupData>", "<![CDATA[x]]></ItemGroupData>", 1),
+    "an element between the records": lambda t: t.replace("</ClinicalData>", "<AuditRecords/></ClinicalData>"),
+}
+
+
+@pytest.mark.parametrize("change", list(CASES), ids=list(CASES))
+def test_the_fast_reader_loads_the_same_rows_as_the_xml_parser(tmp_path, monkeypatch, change):
+    path = tmp_path / "project.xml"
+    path.write_bytes(CASES[change](MINI).encode("utf-8"))
+    assert _read_fast(path)
+    assert _load(path, False, monkeypatch) == _load(path, True, monkeypatch)
+
+
+@pytest.mark.parametrize("change", list(LEFT_TO_THE_PARSER), ids=list(LEFT_TO_THE_PARSER))
+def test_a_file_outside_redcaps_layout_is_read_by_the_xml_parser(tmp_path, monkeypatch, change):
+    path = tmp_path / "project.xml"
+    path.write_bytes(LEFT_TO_THE_PARSER[change](MINI).encode("utf-8"))
+    assert not _read_fast(path)
+    assert _load(path, False, monkeypatch) == _load(path, True, monkeypatch)
+
+
+def test_the_values_of_the_fast_reader_are_decoded_as_the_parser_decodes_them(tmp_path, monkeypatch):
+    path = tmp_path / "project.xml"
+    path.write_bytes(CASES["entities and character references"](MINI).replace("\n", "\r\n").encode("utf-8"))
+    rows, header, _notes = _load(path, False, monkeypatch)
+    weights = [r[header.index("weight") + 1] for r in rows]  # + 1: __row is the first column
+    assert "a & b <c> \"q\" 's' éA\nend" in weights
+    comments = [r[header.index("comments") + 1] for r in rows if r[header.index("comments") + 1]]
+    assert comments == ["first line\nsecond line"]
+
+
+def test_the_real_redcap_odm_is_read_by_the_fast_reader(monkeypatch):
+    assert _read_fast(RUSSIAN)
+    assert _load(RUSSIAN, False, monkeypatch) == _load(RUSSIAN, True, monkeypatch)
