@@ -116,7 +116,7 @@ def test_the_report_has_the_mmrm_table_figure_and_methods(analysed):
         assert cell in text
         assert "not randomised" in text
         assert "Covariance: unstructured" in text and "Satterthwaite" in text
-    assert 'alt="LS mean change from baseline' in html
+    assert 'aria-label="LS mean change from baseline' in html  # the figure's accessible name
     methods = next(m for m in results["methods"] if m.startswith("Mixed model for repeated measures"))
     assert "structure used: MADRS: unstructured" in methods and "not randomised" in methods
 

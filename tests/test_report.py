@@ -241,3 +241,14 @@ def test_small_p_values_read_p_below_not_p_equals():
 
     assert p_is(0.0000012) == "p < 0.001" and p_is(0.0904) == "p = 0.090" and p_is(None) == "p = –"
     assert logrank_text({"chisq": 446.27, "p": 1e-90}) == "χ² = 446.27, df = 1, p < 0.001"
+
+
+def test_the_report_renders_when_the_template_cache_folder_cannot_be_made(report, tmp_path, monkeypatch):
+    import tempfile
+
+    from registry.report.render import render_report
+
+    res, md, html = report
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such folder"))  # jinja2's cache lives there
+    again_html, again_md = render_report(res.results, read_plan(res.results["plan"]["file"]))
+    assert again_md == md and again_html == html

@@ -9,6 +9,7 @@ writes ``results.json`` (:mod:`registry.analysis.run`), the report reads it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -19,12 +20,27 @@ from registry.outputs import staged_files, write_text
 def _environment():
     """The templates' environment. Compiling them took a third of a second per run; jinja2's
     bytecode cache (a private folder in the system temp folder, checked against each
-    template's source) keeps the compiled code between runs."""
+    template's source) keeps the compiled code between runs, when that folder can be used."""
     import jinja2
 
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        """A cache that never fails a report: a file it cannot read or write is compiled anew."""
+
+        def load_bytecode(self, bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().load_bytecode(bucket)
+
+        def dump_bytecode(self, bucket) -> None:
+            with contextlib.suppress(OSError):
+                super().dump_bytecode(bucket)
+
+    try:
+        cache = QuietCache()
+    except (OSError, RuntimeError):  # no private temp folder: compile every time
+        cache = None
     return jinja2.Environment(
         loader=jinja2.PackageLoader("registry.report", "templates"),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(),
+        bytecode_cache=cache,
         autoescape=jinja2.select_autoescape(["html.j2", "md.j2"]),  # report.md escapes HTML too
         trim_blocks=True,
         lstrip_blocks=True,
