@@ -12,6 +12,8 @@ from registry.errors import ExportError, InputFileError
 from registry.redcap.project import Project
 from registry.redcap.rawfile import ExportInfo
 
+_SPACE = r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]"
+
 
 def check_rows(con, display: Path, project: Project, info: ExportInfo) -> None:
     info.rows = con.execute("select count(*) from raw").fetchone()[0]
@@ -20,22 +22,24 @@ def check_rows(con, display: Path, project: Project, info: ExportInfo) -> None:
                              fix="export the data again, with records selected")
     info.has_dag = "redcap_data_access_group" in info.columns
     info.has_survey_identifier = "redcap_survey_identifier" in info.columns
-    _normalise_record_ids(con, display)
-    row = con.execute("select min(__row) from raw where record_id is null or trim(record_id) = ''").fetchone()
-    if row[0] is not None:
+    # one look at each distinct record ID: the first row without one, and whether any holds a space
+    blank, spaced = con.execute(
+        f"select min(first_row) filter (where record_id is null or trim(record_id) = ''), "
+        f"bool_or(regexp_matches(record_id, '{_SPACE}')) "
+        f"from (select record_id, min(__row) as first_row from raw group by record_id)").fetchone()
+    if spaced:
+        _normalise_record_ids(con, display)
+        blank = con.execute("select min(__row) from raw where record_id is null or trim(record_id) = ''").fetchone()[0]
+    if blank is not None:
         raise ExportError(f"a row has no record ID ({info.record_id_field} is blank)",
-                          where=f"{display}, data row {row[0]}",
+                          where=f"{display}, data row {blank}",
                           fix="every row of a REDCap export carries its record ID; export the data again")
-
-
-_SPACE = r"[\s\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]"
 
 
 def _normalise_record_ids(con, display: Path) -> None:
     """Trim record IDs of surrounding whitespace and zero-width spaces (REDCap trims a record name on
-    import); refuse two IDs that differ only by such spaces (they would be one record, or two)."""
-    if not con.execute(f"select count(*) from raw where regexp_matches(record_id, '{_SPACE}')").fetchone()[0]:
-        return  # no ID holds a space: none to trim, and no two can differ only by spaces
+    import); refuse two IDs that differ only by such spaces (they would be one record, or two).
+    Called only when an ID holds a space (else none to trim, and no two can differ only by spaces)."""
     collision = con.execute(
         f"select list(distinct record_id order by record_id), min(__row) from raw "
         f"group by regexp_replace(record_id, '{_SPACE}', '', 'g') having count(distinct record_id) > 1 "
@@ -116,7 +120,11 @@ def check_keys(con, display: Path, project: Project, info: ExportInfo) -> None:
         raise ExportError("a repeating-instrument row has no repeat instance",
                           where=f"{display}, data row {bad[0]}, record {bad[1]}, field redcap_repeat_instance",
                           fix="export the data again; REDCap numbers every instance")
+    # two rows with one key: first by the keys' hash (cheap), then, only if two hashes agree, by the keys
     dup = con.execute(
+        "select 1 from raw group by hash(record_id, redcap_event_name, redcap_repeat_instrument, "
+        "redcap_repeat_instance) having count(*) > 1 limit 1"
+    ).fetchone() and con.execute(
         "select record_id, redcap_event_name, redcap_repeat_instrument, redcap_repeat_instance "
         "from raw group by all having count(*) > 1 order by min(__row) limit 1"
     ).fetchone()
