@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
+from conftest import REDCAP, SAMPLE
 
 from registry import store
 from registry.redcap.columns import Column, field_kind
@@ -73,6 +73,38 @@ def test_dates_of_a_record_without_an_index_date_are_kept_with_the_reason(edited
     assert n_dates >= 5  # esketamine start, visits, sessions, last follow-up …
     assert con.execute("select max(esk_date) from esketamine_session where record_id = 'SIR-0003'").fetchall() == [
         (None,)]
+
+
+@pytest.mark.parametrize(("column", "value", "stored", "failure"), [
+    ("madrs_complete", "10", 10, None),  # a status of two digits is a number, not a failed cast
+    ("madrs_complete", "x", None, "not a valid int value"),
+    ("dem_race___1", "01", None, "not a checkbox value (0 or 1)"),
+    ("dem_race___1", "1", True, None),
+])
+def test_form_statuses_and_checkboxes_are_cast_or_kept_as_failures(cli, db, tmp_path, column, value, stored, failure):
+    export = edit_sample(tmp_path, {("SIR-0001", "baseline_arm_1", column): value})
+    assert cli("ingest", export, "--db", db).exit_code == 0
+    con = store.connect(db, read_only=True)
+    table = "madrs" if column.startswith("madrs") else "demographics"
+    assert con.execute(f"select {column} from {table} where record_id = 'SIR-0001' "
+                       "and redcap_event_name = 'baseline_arm_1'").fetchall() == [(stored,)]
+    assert con.execute("select field, raw_value, reason from _cast_failures").fetchall() == (
+        [(column, value, failure)] if failure else [])
+
+
+def test_an_export_of_one_repeating_instruments_rows_only_ingests(cli, db, tmp_path):
+    """No plain row at all: the other forms' tables are empty, nothing is lost or failed."""
+    sparse = REDCAP / "REDCapR" / "repeating-instruments-sparse"
+    lines = (sparse / "data.csv").read_text().splitlines()
+    export = tmp_path / "bp_only.csv"
+    export.write_text("\n".join([lines[0], *[line for line in lines[1:] if ",bp," in line]]) + "\n")
+    result = cli("ingest", export, "--dictionary", sparse / "dictionary.csv", "--db", db)
+    assert result.exit_code == 0, result.stderr
+    con = store.connect(db, read_only=True)
+    assert con.execute("select count(*) from bp").fetchone()[0] == len(lines[1:]) - sum(
+        ",bp," not in line for line in lines[1:])
+    assert con.execute("select count(*) from demographics").fetchone()[0] == 0
+    assert con.execute("select count(*) from _cast_failures").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(("field_type", "validation", "choices", "kind"), [

@@ -103,7 +103,7 @@ def columns_to_search(side: Side, form: str, totals: dict[str, int], typed: list
     one reached the table. A form status of one digit, a checkbox of 0/1 and a missing-code
     checkbox of 0 only never fail; ``ranges`` (:func:`cell_ranges`) tells them.
     """
-    lost = {c.name for c, n in zip(side.counted(form), typed, strict=True) if totals[c.name] != n}
+    lost = {c.name for c, n in zip(side.counted(form), typed, strict=True) if totals.get(c.name, 0) != n}
     status = f"{form}_complete"
     if status in ranges and not _within(*ranges[status], "0", "9"):
         lost.add(status)

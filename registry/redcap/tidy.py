@@ -128,9 +128,9 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
         table = f"{s}.{quote_ident(plan.form)}"
         _execute(con, f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values}\n"
                       f"from raw r {join} where {route}", params)
-        typed = side_rows.typed_counts_sql(sides[plan.form], plan.form)
+        typed_sql = side_rows.typed_counts_sql(sides[plan.form], plan.form)
         rows, records, *n = con.execute(f"select count(*), count(distinct record_id)"
-                                        f"{', ' + typed if typed else ''} from {table}").fetchone()
+                                        f"{', ' + typed_sql if typed_sql else ''} from {table}").fetchone()
         counts[plan.form] = {"rows": rows, "records": records}
         return route, n
 
@@ -140,9 +140,9 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
             _execute(con, sql, bound)
 
     counts: dict[str, dict[str, int]] = {}
-    typed: dict[str, tuple[str, list[int]]] = {}
+    written: dict[str, tuple[str, list[int]]] = {}  # form -> its route and typed counts
     for plan in plans:
-        typed[plan.form] = create(plan, "true", _params(project, plan.form))
+        written[plan.form] = create(plan, "true", _params(project, plan.form))
         if on_form:
             on_form(plan.form)
     # Two passes over the export for what the tables cannot tell: values where their form cannot be,
@@ -153,7 +153,7 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
     suspect, repeats = misplaced.suspect_forms(project, cells, values)
     for plan in plans:
         if plan.form not in suspect:
-            route, n = typed[plan.form]
+            route, n = written[plan.form]
             side = side_rows.columns_to_search(sides[plan.form], plan.form, side_rows.totals(values, plan.form), n,
                                                ranges)
             write_side_rows(side, route, "true", _params(project, plan.form))
