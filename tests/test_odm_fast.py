@@ -44,6 +44,8 @@ CASES = {
         'Value="UNK"', 'Value="a &amp; b &lt;c&gt; &quot;q&quot; &apos;s&apos; &#233;&#x41;&#10;end"'),
     "CRLF line ends, a raw CR in a value": lambda t: t.replace("\n", "\r\n").replace("first line", "first\rline"),
     "tab indentation": lambda t: t.replace("  ", "\t"),
+    "values that need quoting in CSV": lambda t: t.replace('Value="UNK"', 'Value="7,5, \'x\'"').replace(
+        'Value="64"', 'Value="say &quot;64&quot;"'),
     "empty values and an item written twice": lambda t: t.replace(
         '<ItemData ItemOID="weight" Value="70.5"/>',
         '<ItemData ItemOID="weight" Value="70.5"/><ItemData ItemOID="weight" Value=""/>'
