@@ -39,7 +39,7 @@ class _Flat:
     extras: dict[str, None] = field(default_factory=dict)
     subjects: int = 0
     rows: int = 0
-    row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, keys, form) -> its row, once worked out
+    row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, its key, form OID, its key) -> row key
 
 
 def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[Form]]:
