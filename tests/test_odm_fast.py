@@ -44,6 +44,8 @@ CASES = {
         'Value="UNK"', 'Value="a &amp; b &lt;c&gt; &quot;q&quot; &apos;s&apos; &#233;&#x41;&#10;end"'),
     "CRLF line ends, a raw CR in a value": lambda t: t.replace("\n", "\r\n").replace("first line", "first\rline"),
     "tab indentation": lambda t: t.replace("  ", "\t"),
+    "values that need quoting in CSV": lambda t: t.replace('Value="UNK"', 'Value="7,5, \'x\'"').replace(
+        'Value="64"', 'Value="say &quot;64&quot;"'),
     "empty values and an item written twice": lambda t: t.replace(
         '<ItemData ItemOID="weight" Value="70.5"/>',
         '<ItemData ItemOID="weight" Value="70.5"/><ItemData ItemOID="weight" Value=""/>'
@@ -87,3 +89,15 @@ def test_the_values_of_the_fast_reader_are_decoded_as_the_parser_decodes_them(tm
 def test_the_real_redcap_odm_is_read_by_the_fast_reader(monkeypatch):
     assert _read_fast(RUSSIAN)
     assert _load(RUSSIAN, False, monkeypatch) == _load(RUSSIAN, True, monkeypatch)
+
+
+def test_the_benchmark_odm_written_as_redcap_writes_it_is_read_by_the_fast_reader(tmp_path, monkeypatch):
+    from conftest import SAMPLE
+
+    from bench._odm_writer import write_odm
+    from registry.redcap.project import load_default_project
+
+    odm = write_odm(load_default_project(), SAMPLE / "sample_export.csv", tmp_path / "project.xml")
+    assert "\t\t\t\t\t<ItemData " in odm.read_text(encoding="utf-8")  # REDCap's tab indentation
+    assert _read_fast(odm)
+    assert _load(odm, False, monkeypatch) == _load(odm, True, monkeypatch)

@@ -60,8 +60,8 @@ _ATTRS = rf"(?:[ \t\n]+{_NAME}=\"[^\"<]*\")*"  # already matched by the grammar:
 START = re.compile(rf"<ClinicalData(?:[ \t\n]+{_NAME}=\"{_CHAR}*(?:{_ENTITY}{_CHAR}*)*\")*>")
 END = re.compile(rf"{_S}</ClinicalData>{_S}</ODM>{_S}")
 # The start tags of records, events and forms; REDCap's own FormData (its two attributes) first.
-TAG = re.compile(rf"<FormData FormOID=\"([^\"&]*)\" FormRepeatKey=\"([^\"&]*)\">"
-                 rf"|<(SubjectData|StudyEventData|FormData)({_ATTRS})>")
+TAG = re.compile(rf"<(?:FormData FormOID=\"([^\"&]*)\" FormRepeatKey=\"([^\"&]*)\">"
+                 rf"|(SubjectData|StudyEventData|FormData)({_ATTRS})>)")
 ITEMS = re.compile(r"<ItemData ItemOID=\"([^\"]*)\" Value=\"([^\"]*)\"/>")
 ATTR = re.compile(rf"({_NAME})=\"([^\"]*)\"")
 ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
@@ -198,10 +198,12 @@ def _read_subjects(text: str, pos: int, end: int, prefixes: set[str], datetimes:
     event: dict[str, str] | None = None
     forms: list[Form] = []
     careful = "&" in text or 'Value=""' in text
-    for tag in TAG.finditer(text, pos, end):
+    events: dict[str, dict[str, str]] = {}
+    while (tag := TAG.search(text, pos, end)) is not None:
         form_oid, form_key, kind, attrs_text = tag.groups()
+        pos = tag.end()
         if kind is None or kind == "FormData":
-            stop = text.find("</FormData>", tag.end())
+            stop = pos = text.find("</FormData>", tag.end())  # the next tag is after the form's items
             pairs = ITEMS.findall(text, tag.end(), stop)
             cells = dict(pairs)
             if careful or len(cells) != len(pairs):
@@ -212,8 +214,10 @@ def _read_subjects(text: str, pos: int, end: int, prefixes: set[str], datetimes:
             form = ({"FormOID": form_oid, "FormRepeatKey": form_key} if kind is None
                     else attributes(attrs_text, prefixes))
             forms.append((event, form, cells))
-        elif kind == "StudyEventData":
-            event = attributes(attrs_text, prefixes)
+        elif kind == "StudyEventData":  # the same few events in every record: read each once
+            event = events.get(attrs_text)
+            if event is None:
+                event = events[attrs_text] = attributes(attrs_text, prefixes)
         else:
             if subject is not None:
                 yield subject, forms

@@ -39,6 +39,7 @@ class _Flat:
     extras: dict[str, None] = field(default_factory=dict)
     subjects: int = 0
     rows: int = 0
+    row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, its key, form OID, its key) -> row key
 
 
 def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[Form]]:
@@ -95,6 +96,24 @@ def _event(event_attrs: dict[str, str] | None, meta: OdmMetadata) -> tuple[str |
     return event or None, ea.get("StudyEventRepeatKey") or "1"
 
 
+def _row_key(meta: OdmMetadata, event: str | None, event_key: str, form_oid: str, form_key: str,
+             where: str) -> tuple[str | None, str | None, str | None]:
+    """The row a form's values go to: (event, repeating instrument, instance)."""
+    form = strip_prefix(form_oid, "Form.")
+    if meta.repeats_event(event):
+        return (event, None, event_key)
+    if meta.repeats_form(event, form):
+        return (event, form, form_key)
+    for what, k in (("instrument", form_key), ("event", event_key)):
+        if k not in ("", "1"):
+            raise ExportError(
+                f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
+                where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
+                fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
+                    "setup comes with the data, or pass --repeating with the repeating instruments export")
+    return (event, None, None)
+
+
 def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata, rid: str,
                   flat: _Flat) -> list[dict[str, str]]:
     """One record's attributes and forms -> its export rows, in order (record × event × instrument × instance)."""
@@ -110,22 +129,11 @@ def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata,
             last = event_attrs
             event, event_key = _event(event_attrs, meta)
         form_oid = form_attrs.get("FormOID", "")
-        form = strip_prefix(form_oid, "Form.")
         form_key = form_attrs.get("FormRepeatKey") or "1"
-        if meta.repeats_event(event):
-            key = (event, None, event_key)
-        elif meta.repeats_form(event, form):
-            key = (event, form, form_key)
-        else:
-            for what, k in (("instrument", form_key), ("event", event_key)):
-                if k not in ("", "1"):
-                    raise ExportError(
-                        f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
-                        where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
-                        fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
-                            "setup comes with the data, or pass --repeating with the repeating instruments "
-                            "export")
-            key = (event, None, None)
+        at = (event, event_key, form_oid, form_key)
+        key = flat.row_keys.get(at)
+        if key is None:
+            key = flat.row_keys[at] = _row_key(meta, event, event_key, form_oid, form_key, where)
         rows.setdefault(key, {}).update(cells)
     dag = a.get("DataAccessGroup") or next(
         (r["redcap_data_access_group"] for r in rows.values() if r.get("redcap_data_access_group")), None)
@@ -153,24 +161,41 @@ class _RowFile:
     DuckDB pads the shorter earlier rows with NULLs)."""
 
     def __init__(self, fh, columns: list[str]):
+        self.fh = fh
         self.writer = csv.writer(fh, lineterminator="\n")
+        self.lines: dict[tuple[str, ...], str] = {}
         self.columns = list(dict.fromkeys(columns))
         self.index = {c: i for i, c in enumerate(self.columns)}
         self.rows = 0
         self.ragged = False  # a column was added after rows were written: those rows are short
 
     def write(self, row: dict[str, str]) -> None:
-        cells = [None] * len(self.columns)
-        for key, value in row.items():
-            i = self.index.get(key)
-            if i is None:
-                i = self.index[key] = len(self.columns)
-                self.columns.append(key)
-                cells.append(None)
-                self.ragged = self.ragged or self.rows > 0
-            cells[i] = value
-        self.writer.writerow(cells)
+        """One row: as a line made from the format of rows with the same keys, or by the CSV writer
+        when a value needs quoting."""
+        keys = tuple(row)
+        line = self.lines.get(keys)
+        if line is None:
+            line = self.lines[keys] = self._line(keys)
+        values = row.values()
+        text = "\x00".join(values)
+        if '"' in text or "," in text or "\n" in text or "\r" in text:
+            cells = [None] * len(self.columns)
+            for key, value in row.items():
+                cells[self.index[key]] = value
+            self.writer.writerow(cells)
+        else:
+            self.fh.write(line.format(*values))
         self.rows += 1
+
+    def _line(self, keys: tuple[str, ...]) -> str:
+        """The format of a row with these keys (``{0},,{1}…``); a new key becomes a column at the end."""
+        for key in keys:
+            if key not in self.index:
+                self.index[key] = len(self.columns)
+                self.columns.append(key)
+                self.ragged = self.ragged or self.rows > 0
+        at = {self.index[key]: n for n, key in enumerate(keys)}
+        return ",".join(f"{{{at[i]}}}" if i in at else "" for i in range(len(self.columns))) + "\n"
 
     def read_options(self) -> str:
         """read_csv options for the file (DuckDB pads short rows only when it reads in one thread)."""
