@@ -146,18 +146,18 @@ def write_json(path: str | Path, obj, **kwargs) -> Path:
 
 
 def json_text(obj, **kwargs) -> str:
-    """``obj`` as JSON laid out as :func:`write_json` writes it (``kwargs`` go to :func:`json.dumps`)."""
-    return _json_text(obj, 2, "", kwargs)
+    """``obj`` as JSON laid out as :func:`write_json` writes it (``kwargs`` go to :class:`json.JSONEncoder`)."""
+    return _json_text(obj, 2, "", json.JSONEncoder(**kwargs).encode)  # one encoder for every row
 
 
-def _json_text(obj, depth: int, pad: str, kwargs: dict) -> str:
+def _json_text(obj, depth: int, pad: str, encode) -> str:
     inner = pad + "  "
     if depth > 0 and isinstance(obj, dict) and obj:
-        items = (f"{inner}{json.dumps(str(k))}: {_json_text(v, depth - 1, inner, kwargs)}" for k, v in obj.items())
+        items = (f"{inner}{json.dumps(str(k))}: {_json_text(v, depth - 1, inner, encode)}" for k, v in obj.items())
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
-        return "[\n" + ",\n".join(inner + json.dumps(v, **kwargs) for v in obj) + f"\n{pad}]"
-    return json.dumps(obj, **kwargs)
+        return "[\n" + ",\n".join(inner + encode(v) for v in obj) + f"\n{pad}]"
+    return encode(obj)
 
 
 @contextlib.contextmanager
