@@ -42,6 +42,20 @@ def test_the_sql_gate_and_gx_on_pandas_report_the_same_offending_rows(tmp_path, 
         assert sum(1 for key, (ok, _) in gx.results.items() if not ok) >= 20
 
 
+def test_long_value_sets_compiled_as_in_lists_find_the_same_rows(tmp_path, monkeypatch):
+    # Sets up to MAX_OR_VALUES are compiled to "=" joined by "or", longer ones to IN: every
+    # set as an IN list must agree with GX as well.
+    from registry.checks import compile as compile_module
+
+    db = registry_copy(tmp_path, "dirty_export.csv")
+    _, _, as_or = compare(db)
+    monkeypatch.setattr(compile_module, "MAX_OR_VALUES", 0)
+    differ, _, as_in = compare(db)
+    assert differ == {}
+    assert as_in == as_or
+    assert sum(1 for rows in as_in.values() if rows) >= 10
+
+
 def test_they_agree_on_duplicates_blanks_in_conditions_and_constant_columns(tmp_path):
     db = registry_copy(tmp_path, "dirty_export.csv")
     con = store.connect(db)

@@ -69,6 +69,8 @@ ROW_TYPES = frozenset(
     }
 )
 Z_TYPE = "expect_column_value_z_scores_to_be_less_than"
+#: Value sets up to this size are tested with ``=`` joined by ``or`` (see :func:`_row_test`).
+MAX_OR_VALUES = 16
 
 
 def row_predicate(check: Check) -> tuple[str, list] | None:
@@ -108,11 +110,17 @@ def _row_test(check: Check, col: str, params: list) -> str:
     elif check.type in {"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"}:
         values = list(k["value_set"] or [])
         params.extend(values)
-        members = ", ".join("?" for _ in values)
-        if check.type == "expect_column_values_to_be_in_set":
-            bad = f"{col} is not null and {col} not in ({members})" if values else f"{col} is not null"
+        # A short set as ``x = a or x = b``: DuckDB plans an IN list of more than a few values
+        # as a join of its own, which on a fused scan of many checks costs more than comparing;
+        # a long set stays one IN (a hash lookup beats many comparisons).
+        if len(values) <= MAX_OR_VALUES:
+            member = "(" + " or ".join(f"{col} = ?" for _ in values) + ")"
         else:
-            bad = f"{col} is not null and {col} in ({members})" if values else "false"
+            member = f"{col} in ({', '.join('?' for _ in values)})"
+        if check.type == "expect_column_values_to_be_in_set":
+            bad = f"{col} is not null and not {member}" if values else f"{col} is not null"
+        else:
+            bad = f"{col} is not null and {member}" if values else "false"
     elif check.type == "expect_column_values_to_be_between":
         tests = []
         if k.get("min_value") is not None:
@@ -143,14 +151,18 @@ def _compound_unique(columns: list[str], table: str, where: str, params: list, f
     group = ", ".join(cols)
     same = " and ".join(f"t.{c} is not distinct from d.{c}" for c in cols)
     some_value = " or ".join(f"t.{c} is not null" for c in cols)
+    # Grouping one hash of the key is much cheaper than grouping its text columns; the keys
+    # whose hash repeats (all duplicates, perhaps a collision) are then grouped exactly.
+    key_hash = f"hash({', '.join(f't.{c}' for c in cols)})"
     sql = (
         f"select {KEYS}, ? as field from {table} as t "
         f"join (select {', '.join(f't.{c}' for c in cols)} from {table} as t "
-        f"where ({where}) and ({some_value}) "
+        f"where ({where}) and ({some_value}) and {key_hash} in (select {key_hash} from {table} as t "
+        f"where ({where}) and ({some_value}) group by 1 having count(*) > 1) "
         f"group by {group} having count(*) > 1) as d on {same} "
         f"where ({where}) and ({some_value})"
     )
-    return Compiled(sql, [field, *params, *params])
+    return Compiled(sql, [field, *params, *params, *params])
 
 
 def _z_scores(check: Check, col: str, table: str, where: str, params: list) -> Compiled:
@@ -190,27 +202,28 @@ def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: lis
     Each row gets the list of the indexes of the checks it fails (``rows``: ``(check_idx,
     condition, params)`` from :func:`row_predicate`; ``z_scores``: ``(check_idx, aggregates,
     params, condition, params)`` from :func:`z_score_parts`, whose aggregates are one more
-    pass computing every mean and SD at once); the list is unnested into one row per hit.
+    pass computing every mean and SD at once); only rows failing one of them are kept, and
+    their list is unnested into one row per hit.
 
     Returns
     -------
     Compiled
         ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx``.
     """
-    cases, params = [], []
-    for idx, condition, cond_params in rows:
+    cases, conditions, case_params = [], [], []
+    for idx, condition, cond_params in [*rows, *((z[0], z[3], z[4]) for z in z_scores)]:
         cases.append(f"case when {condition} then {int(idx)} end")
-        params.extend(cond_params)
-    for idx, _, _, condition, cond_params in z_scores:
-        cases.append(f"case when {condition} then {int(idx)} end")
-        params.extend(cond_params)
-    source = f"{table} as t"
+        conditions.append(f"({condition})")
+        case_params.extend(cond_params)
+    source, source_params = f"{table} as t", []
     if z_scores:
         source += f", (select {', '.join(z[1] for z in z_scores)} from {table} as t) as s"
-        params.extend(p for z in z_scores for p in z[2])
-    failed = f"list_filter([{', '.join(cases)}], lambda x: x is not null)"
+        source_params = [p for z in z_scores for p in z[2]]
+    # The OR of the conditions keeps the offending rows (a cheap filter); only on those is the
+    # list of failed checks built and unnested.
     sql = (
-        "select record_id, redcap_event_name, redcap_repeat_instance, unnest(failed) as check_idx "
-        f"from (select {KEYS}, {failed} as failed from {source}) where len(failed) > 0"
+        "select record_id, redcap_event_name, redcap_repeat_instance, check_idx "
+        f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx from {source} "
+        f"where {' or '.join(conditions)}) where check_idx is not null"
     )
-    return Compiled(sql, params)
+    return Compiled(sql, case_params + source_params + case_params)

@@ -24,10 +24,13 @@ KEY_COLUMNS = {"record_id", "redcap_event_name", "redcap_repeat_instance", "redc
 FREE_TEXT_TYPES = {"notes", "file", "descriptive"}
 
 
-def add_context(con, schema: str, checks: dict[str, Check]) -> None:
-    """Create ``__context``: ``__status`` with query_id, site, value, value_key, query (and confirmed)."""
+def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, list[str]]) -> None:
+    """Create ``__context``: ``__status`` with query_id, site, value, value_key, query (and confirmed).
+
+    ``tables`` maps each table of the batch to its columns (the gate has read them already).
+    """
     labels = read_labels(con, schema)
-    _fill_values(con, schema, labels)
+    _fill_values(con, schema, labels, tables)
     con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
     # many findings share field, rule, event and value: one sentence per distinct key
     keys = con.execute("select distinct field, rule, event, value, expectation from __context").fetchall()
@@ -48,27 +51,23 @@ def read_labels(con, schema: str) -> Labels:
     return Labels(fields=fields, events=events)
 
 
-def _fill_values(con, schema: str, labels: Labels) -> None:
+def _fill_values(con, schema: str, labels: Labels, tables: dict[str, list[str]]) -> None:
     """``__values``: the flagged cell of every finding that points at a column of a form table."""
     con.execute("create or replace temp table __values (record_id varchar, event varchar, instance integer, "
                 "field varchar, value varchar, shown boolean)")
     wanted = {f for (f,) in con.execute("select distinct field from __status").fetchall()} - KEY_COLUMNS
     if not wanted:
         return
-    by_table: dict[str, list[str]] = {}
-    for table, column in con.execute(
-        "select table_name, column_name from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = $s and not starts_with(table_name, '_')",
-        {"s": schema},
-    ).fetchall():
-        if column in wanted:
-            by_table.setdefault(table, []).append(column)
+    by_table = {table: [c for c in columns if c in wanted] for table, columns in tables.items()
+                if not table.startswith("_")}
+    selects = []  # one select per form table with flagged columns, inserted in one statement
     for table, columns in by_table.items():
+        if not columns:
+            continue
         cases = " ".join(f"when {_literal(c)} then cast(t.{quote_ident(c)} as varchar)" for c in columns)
         shown = [c for c in columns if not _is_free_text(c, labels)]
         shown_sql = f"f.field in ({', '.join(_literal(c) for c in shown)})" if shown else "false"
-        con.execute(
-            "insert into __values "
+        selects.append(
             f"select f.record_id, f.event, f.instance, f.field, any_value(case f.field {cases} end), "
             f"any_value({shown_sql}) "
             f"from (select distinct record_id, event, instance, field from __status "
@@ -78,6 +77,8 @@ def _fill_values(con, schema: str, labels: Labels) -> None:
             "and t.redcap_repeat_instance is not distinct from f.instance "
             "group by all"
         )
+    if selects:
+        con.execute("insert into __values " + "\nunion all\n".join(selects))
     # A missing-data code (rule I) is NULL in its typed column: the code is the value.
     con.execute(
         "insert into __values select m.record_id, m.redcap_event_name, m.redcap_repeat_instance, m.field, "

@@ -90,14 +90,16 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, prog
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
     check_complete(suites, sorted(batch.instrument_rows), checks_dir)
     timings = {"load": time.perf_counter() - started}
-    _prepare(con, batch.schema, suites, only)
+    types = table_types(con, batch.schema)
+    _prepare(con, batch.schema, types, suites, only)
     timings["compile"] = time.perf_counter() - started - timings["load"]
     step("checks run")
     t0 = time.perf_counter()
     con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
     con.execute(read_sql("findings_status.sql"), {"previous": previous})
-    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks})
+    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks},
+                {table: list(columns) for table, columns in types.items()})
     # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
     n_errors, n_warnings = con.execute(
         "select count(*) filter (where severity = 'error' and status <> 'confirmed'), "
@@ -133,9 +135,8 @@ def table_types(con, schema: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def _prepare(con, schema: str, suites: list[Suite], only) -> None:
+def _prepare(con, schema: str, types: dict[str, dict[str, str]], suites: list[Suite], only) -> None:
     """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row)."""
-    types = table_types(con, schema)
     checks, branches, blame, type_hits, fields = [], [], [], [], []
     fused: dict[str, tuple[list, list]] = {}  # table -> (row-level checks, z-score checks)
     for suite in suites:
