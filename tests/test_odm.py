@@ -269,6 +269,15 @@ def write(tmp_path: Path, text: str | bytes, name: str = "project.xml") -> Path:
     return path
 
 
+def write_dictionary(path: Path, rows: list[dict[str, str]]) -> Path:
+    """A data dictionary CSV (API column names) of ``rows``."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=API_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def ingest(cli, db, export, *args):
     result = cli("ingest", export, "--db", db, *args)
     assert result.exit_code == 0, result.stderr
@@ -460,12 +469,7 @@ def test_a_dictionary_given_with_an_odm_wins_over_the_odm_metadata(cli, db, tmp_
     for r in rows:
         if r["field_name"] == "weight":
             r["field_label"] = "Body weight (given dictionary)"
-    dictionary = tmp_path / "dictionary.csv"
-    with dictionary.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=API_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    ingest(cli, db, export, "--dictionary", dictionary)
+    ingest(cli, db, export, "--dictionary", write_dictionary(tmp_path / "dictionary.csv", rows))
     assert query(db, "select field_label from _dictionary where field_name = 'weight'") == [
         ("Body weight (given dictionary)",),
     ]

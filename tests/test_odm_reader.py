@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
+from test_odm import MINI, ingest, query, write, write_dictionary
 
-from test_odm import MINI, ingest, query, write
-
-from registry.redcap.dictionary import API_COLUMNS
 from registry.redcap.odm import read_odm_project
 
 
@@ -20,12 +17,7 @@ def test_an_item_the_odm_metadata_lacks_that_appears_only_in_a_later_record_is_l
     at = next(i for i, r in enumerate(rows) if r["field_name"] == "weight")
     rows.insert(at + 1, {**rows[at], "field_name": "height", "field_label": "Height",
                          "text_validation_min": "", "text_validation_max": ""})
-    dictionary = tmp_path / "dictionary.csv"
-    with dictionary.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=API_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    ingest(cli, db, export, "--dictionary", dictionary)
+    ingest(cli, db, export, "--dictionary", write_dictionary(tmp_path / "dictionary.csv", rows))
     assert query(db, "select record_id, redcap_repeat_instance, weight, height from vitals order by 1, 2") == [
         ("101", 1, 70.5, None), ("101", 2, None, None), ("102", 1, 64.0, 171.5)]
     assert query(db, "select comments from demographics where record_id = '101'") == [("first line\nsecond line",)]
