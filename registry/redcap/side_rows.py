@@ -26,6 +26,11 @@ KEYS = "$form, r.record_id, r.redcap_event_name, cast(r.redcap_repeat_instance a
 ANCHOR_JOIN = "left join __anchor a on a.record_id = r.record_id"
 
 
+def anchored(c: Column, project: Project) -> bool:
+    """The column's dates become study days (days from the record's anchor date)."""
+    return bool(project.study_day_anchor) and c.kind in {"date", "datetime"}
+
+
 @dataclass
 class Side:
     """The side-table checks of one form's columns (or of those :func:`columns_to_search` kept)."""
@@ -125,8 +130,7 @@ def insert_sql(project: Project, side: Side, missing_cols: dict[str, tuple[str, 
     for c in side.typed:
         x = f"r.{quote_ident(c.name)}"
         valid = c.valid_sql(x)
-        anchored = bool(anchor) and c.kind in {"date", "datetime"}
-        if anchored:  # the typed value is NULL also when the record has no anchor date
+        if anchored(c, project):  # the typed value is NULL also when the record has no anchor date
             reason = (f"case when {valid} then 'no study-day anchor ({anchor}) for this record' "
                       f"else 'not a valid {c.kind} value' end")
             lost, join = f"not ({valid} and a.__anchor is not null)", ANCHOR_JOIN

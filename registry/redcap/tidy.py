@@ -93,10 +93,6 @@ def _value_sql(c: Column, anchored: bool, present: set[str]) -> str:
     return f"case when {c.valid_sql(x)} then {value} end as {quote_ident(c.name)}"
 
 
-def _anchored(c: Column, project: Project) -> bool:
-    return bool(project.study_day_anchor) and c.kind in {"date", "datetime"}
-
-
 def write_form_tables(con, project: Project, header: list[str], schema: str, dropped: set[str],
                       on_form=None, *, ignore_misplaced: bool = False, source: str = "") -> dict[str, dict[str, int]]:
     """Create ``<schema>.<form>`` for every form, and the side tables. Returns counts per form.
@@ -119,12 +115,12 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
     cells = {plan.form: plan.cells(missing_cols) for plan in plans}
     sides = {plan.form: plan.side(missing_cols) for plan in plans}
     dag = "r.redcap_data_access_group" if "redcap_data_access_group" in header else "cast(null as varchar)"
-    join = "left join __anchor a on a.record_id = r.record_id" if anchor else ""
+    join = side_rows.ANCHOR_JOIN if anchor else ""
 
     def create(plan: FormPlan, placed: str, params: dict) -> tuple[str, list[int]]:
         """The form's table (its rows: ``route``); the table's row and record counts and typed counts."""
         route = f"{_route_sql(plan, missing_cols)} and {placed}"
-        values = ",\n  ".join(_value_sql(c, _anchored(c, project), plan.present) for c in plan.columns)
+        values = ",\n  ".join(_value_sql(c, side_rows.anchored(c, project), plan.present) for c in plan.columns)
         table = f"{s}.{quote_ident(plan.form)}"
         _execute(con, f"create table {table} as select {KEYS_SQL}, {dag} as redcap_data_access_group,\n  {values}\n"
                       f"from raw r {join} where {route}", params)
