@@ -24,10 +24,10 @@ KEY_COLUMNS = {"record_id", "redcap_event_name", "redcap_repeat_instance", "redc
 FREE_TEXT_TYPES = {"notes", "file", "descriptive"}
 
 
-def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, list[str]]) -> None:
+def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, dict[str, str]]) -> None:
     """Create ``__context``: ``__status`` with query_id, site, value, value_key, query (and confirmed).
 
-    ``tables`` maps each table of the batch to its columns (the gate has read them already).
+    ``tables`` maps each table of the batch to its columns and their types (the gate has read them already).
     """
     labels = read_labels(con, schema)
     _fill_values(con, schema, labels, tables)
@@ -51,7 +51,7 @@ def read_labels(con, schema: str) -> Labels:
     return Labels(fields=fields, events=events)
 
 
-def _fill_values(con, schema: str, labels: Labels, tables: dict[str, list[str]]) -> None:
+def _fill_values(con, schema: str, labels: Labels, tables: dict[str, dict[str, str]]) -> None:
     """``__values``: the flagged cell of every finding that points at a column of a form table."""
     con.execute("create or replace temp table __values (record_id varchar, event varchar, instance integer, "
                 "field varchar, value varchar, shown boolean)")

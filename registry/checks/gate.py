@@ -98,8 +98,7 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, prog
     con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
     con.execute(read_sql("findings_status.sql"), {"previous": previous})
-    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks},
-                {table: list(columns) for table, columns in types.items()})
+    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types)
     # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
     n_errors, n_warnings = con.execute(
         "select count(*) filter (where severity = 'error' and status <> 'confirmed'), "
