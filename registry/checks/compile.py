@@ -196,34 +196,38 @@ def condition_sql(cond, params: list) -> str:
     return f"coalesce({col} {'<>' if op == '!=' else op} ?, false)"
 
 
-def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: list[tuple[int, str, list, str, list]]):
+def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: list[tuple[int, str, list, str, list]],
+                    values: dict[int, str]):
     """Every row-level and z-score expectation on ``table`` as one scan of it.
 
     Each row gets the list of the indexes of the checks it fails (``rows``: ``(check_idx,
     condition, params)`` from :func:`row_predicate`; ``z_scores``: ``(check_idx, aggregates,
     params, condition, params)`` from :func:`z_score_parts`, whose aggregates are one more
     pass computing every mean and SD at once); only rows failing one of them are kept, and
-    their list is unnested into one row per hit.
+    their list is unnested into one row per hit, beside the flagged cell as text
+    (``values``: check_idx -> a varchar expression over ``t``; NULL for a check not listed).
 
     Returns
     -------
     Compiled
-        ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx``.
+        ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value``.
     """
-    cases, conditions, case_params = [], [], []
+    cases, conditions, cells, case_params = [], [], [], []
     for idx, condition, cond_params in [*rows, *((z[0], z[3], z[4]) for z in z_scores)]:
         cases.append(f"case when {condition} then {int(idx)} end")
         conditions.append(f"({condition})")
+        cells.append(values.get(idx, "null"))
         case_params.extend(cond_params)
     source, source_params = f"{table} as t", []
     if z_scores:
         source += f", (select {', '.join(z[1] for z in z_scores)} from {table} as t) as s"
         source_params = [p for z in z_scores for p in z[2]]
-    # The OR of the conditions keeps the offending rows (a cheap filter); only on those is the
-    # list of failed checks built and unnested.
+    # The OR of the conditions keeps the offending rows (a cheap filter); only on those are the
+    # list of failed checks and the list of their cells built and unnested side by side.
     sql = (
-        "select record_id, redcap_event_name, redcap_repeat_instance, check_idx "
-        f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx from {source} "
+        "select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value "
+        f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx, "
+        f"unnest([{', '.join(cells)}]::varchar[]) as value from {source} "
         f"where {' or '.join(conditions)}) where check_idx is not null"
     )
     return Compiled(sql, case_params + source_params + case_params)

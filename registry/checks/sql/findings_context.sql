@@ -1,7 +1,8 @@
 -- Each current finding with what a data query needs: a stable query id, the record's site,
 -- the flagged value (text; NULL for free text) and its fingerprint, and 'confirmed' when a
--- site confirmed this very value. Reads __status (findings with new/open) and __values
--- (record, event, instance, field, value, shown) filled from the batch's tables.
+-- site confirmed this very value. Reads __status (findings with new/open), and the flagged
+-- cells (record, event, instance, field, value, shown) from __values (looked up in the
+-- batch's tables) and from the hits of the checks whose scan read them (__checks.scanned).
 create or replace temp table __context as
 with findings as (
     select
@@ -25,7 +26,14 @@ sites as (
 
 flagged_values as (
     select record_id, event, instance, field, max(value) as value, bool_or(shown) as shown
-    from __values
+    from (
+        select record_id, event, instance, field, value, shown from __values
+        union all
+        select h.record_id, h.event, h.instance, h.field, h.value, c.shown
+        from __hits as h
+        join __checks as c using (check_idx)
+        where c.scanned
+    )
     group by all
 ),
 
