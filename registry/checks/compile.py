@@ -73,15 +73,46 @@ Z_TYPE = "expect_column_value_z_scores_to_be_less_than"
 MAX_OR_VALUES = 16
 
 
-def row_predicate(check: Check) -> tuple[str, list] | None:
+def row_predicate(check: Check, column_type: str = "") -> tuple[str, list] | None:
     """For an expectation decided by each row alone (:data:`ROW_TYPES`): the SQL condition
-    over ``t`` that is true on an offending row, and its parameters; else None."""
+    over ``t`` that is true on an offending row, and its parameters; else None.
+
+    ``column_type`` (the column's DuckDB type) lets a set of integers on an integer column be
+    tested as a range with its gaps (:func:`_integer_set_test`)."""
     if check.type not in ROW_TYPES:
         return None
     params: list = []
     where = condition_sql(check.kwargs.get("row_condition"), params)
-    bad = _row_test(check, f"t.{quote_ident(check.kwargs['column'])}", params)
-    return f"({where}) and ({bad})", params
+    col = f"t.{quote_ident(check.kwargs['column'])}"
+    bad = _integer_set_test(check, col, column_type, params) or _row_test(check, col, params)
+    return (f"({where}) and ({bad})" if check.kwargs.get("row_condition") else bad), params
+
+
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                           "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+#: The most values missing from a set's range that are still tested one by one.
+MAX_GAPS = 8
+
+
+def _integer_set_test(check: Check, col: str, column_type: str, params: list) -> str | None:
+    """A value set of integers on an integer column as ``low..high`` minus its gaps: an integer
+    is in the set exactly when it is in that range and is none of the gaps. Two comparisons
+    (and a few more for gaps) instead of one per value: the codes of a REDCap choice list
+    (0..6, 1..5) are such sets. None when the set, the column or the gaps do not fit."""
+    if check.type not in {"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"}:
+        return None
+    values = list(check.kwargs["value_set"] or [])
+    if column_type.upper() not in INTEGER_TYPES or not values \
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    low, high = min(values), max(values)
+    if high - low + 1 - len(set(values)) > MAX_GAPS:
+        return None
+    gaps = sorted(set(range(low, high + 1)) - set(values))
+    params.extend([low, high, *gaps])
+    if check.type == "expect_column_values_to_be_in_set":
+        return f"{col} < ? or {col} > ?" + "".join(f" or {col} = ?" for _ in gaps)
+    return f"{col} >= ? and {col} <= ?" + "".join(f" and {col} <> ?" for _ in gaps)
 
 
 def z_score_parts(check: Check, n: int) -> tuple[str, list, str, list]:
@@ -89,15 +120,17 @@ def z_score_parts(check: Check, n: int) -> tuple[str, list, str, list]:
     and ``s``, its parameters): the aggregates ``m{n}``/``sd{n}`` go in one ``select ... from
     table as t`` aliased ``s`` that the whole suite shares."""
     col = f"t.{quote_ident(check.kwargs['column'])}"
+    cond = check.kwargs.get("row_condition")
     agg_params: list = []
-    where = condition_sql(check.kwargs.get("row_condition"), agg_params)
-    aggregates = f"avg({col}) filter (where {where}) as m{n}, stddev_samp({col}) filter (where {where}) as sd{n}"
+    where = condition_sql(cond, agg_params)
+    only = f" filter (where {where})" if cond else ""
+    aggregates = f"avg({col}){only} as m{n}, stddev_samp({col}){only} as sd{n}"
     row_params: list = []
-    row_where = condition_sql(check.kwargs.get("row_condition"), row_params)
+    row_where = f"({condition_sql(cond, row_params)}) and " if cond else ""
     z = f"(({col} - s.m{n}) / s.sd{n})"
     test = f"abs({z}) >= ?" if check.kwargs.get("double_sided", True) else f"{z} >= ?"
     row_params.append(abs(float(check.kwargs["threshold"])))
-    condition = f"({row_where}) and {col} is not null and s.sd{n} is not null and s.sd{n} <> 0 and {test}"
+    condition = f"{row_where}{col} is not null and s.sd{n} is not null and s.sd{n} <> 0 and {test}"
     return aggregates, agg_params + agg_params, condition, row_params
 
 

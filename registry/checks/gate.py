@@ -188,7 +188,7 @@ def _prepare(con, schema: str, types: dict[str, dict[str, str]], suites: list[Su
                         "registry checks build --dictionary DICTIONARY --out checks/",
                 )
             idx = len(checks)
-            row = row_predicate(check)
+            row = row_predicate(check, columns.get(check.kwargs.get("column"), ""))
             fusable = row is not None or check.type == Z_TYPE
             scanned = fusable and check.field in columns and check.field not in KEY_COLUMNS
             checks.append([idx, f"{suite.name}/{check.label}", check.rule, check.severity, check.field, scanned,
