@@ -1,6 +1,8 @@
-"""From findings to data queries: the value, the site and the stable id of each finding.
+"""From the gate's hits to data queries: one finding per cell and rule, with its status, value,
+site and stable id.
 
-After the gate has its findings (``__status``), :func:`add_context` takes for each one the
+:func:`add_context` keeps one finding per record, event, instance, field and rule of the
+hits, marks it ``new`` or ``open`` against the previous validated batch, and takes its
 flagged value (text, or NULL where the field is free text, which is never printed): read by
 the check's own scan where it could, else looked up in the batch. It adds the record's data
 access group, a ``query_id`` that is the same for the same record, event, instance, field
@@ -25,15 +27,16 @@ FREE_TEXT_TYPES = {"notes", "file", "descriptive"}
 
 
 def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, dict[str, str]],
-                labels: Labels) -> None:
-    """Create ``__context`` (``__status`` with query_id, site, value, value_key, confirmed) and the
-    view ``__result`` (``__context`` with each finding's ``query`` sentence).
+                labels: Labels, previous: int | None) -> None:
+    """Create ``__context`` (one row per finding of ``__hits``: its check, status against the
+    validated batch ``previous``, query_id, site, value, value_key) and the view ``__result``
+    (``__context`` with each finding's ``query`` sentence).
 
     ``tables`` maps each table of the batch to its columns and their types and ``labels`` are
     the batch's field and event labels (the gate has read both already).
     """
     _fill_values(con, schema, labels, tables)
-    con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
+    con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records", "previous": previous})
     # many findings share field, rule, event and value: one sentence per distinct key
     keys = con.execute("select distinct field, rule, event, value, expectation from __context").fetchall()
     texts = [(*key, compose_query(*key[:4], checks.get(key[4]), labels)) for key in keys]

@@ -5,7 +5,7 @@ insert into __values
 select
     m.record_id, m.redcap_event_name, m.redcap_repeat_instance, m.field, any_value(m.code), true
 from ${missing} as m
-semi join __status as s
+semi join __hits as s
     on s.record_id = m.record_id
     and s.field = m.field
     and s.event is not distinct from m.redcap_event_name
