@@ -80,16 +80,15 @@ def detect_format(con, project: Project, header: list[str]) -> str:
     code_hits = label_hits = 0
     if cols:
         select = ", ".join(quote_ident(c) for c in cols)
-        rows = con.execute(f"select {select} from raw limit {SAMPLE_ROWS}").fetchall()
+        # each column's distinct values in the sample, with how many cells hold each (blank cells left out)
+        values = con.execute(f"select name, value, count(*) from (unpivot (select {select} from raw limit "
+                             f"{SAMPLE_ROWS}) on {select} into name name value value) group by all").fetchall()
         codes = {c: _codes(project, c) for c in cols}
-        for row in rows:
-            for c, v in zip(cols, row, strict=True):
-                if v is None:
-                    continue
-                if v in codes[c]:
-                    code_hits += 1
-                elif v in maps[c]:
-                    label_hits += 1
+        for c, v, n in values:
+            if v in codes[c]:
+                code_hits += n
+            elif v in maps[c]:
+                label_hits += n
     if "redcap_event_name" in header and project.events:
         labels = {e.label for e in project.events} - project.event_names()
         for (v,) in con.execute(f"select distinct redcap_event_name from raw limit {SAMPLE_ROWS}").fetchall():
