@@ -15,7 +15,7 @@ from registry.errors import ExportError
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import COMPLETE_CHOICES
 from registry.redcap.project import Project, unique_event_name
-from registry.sqltext import quote_ident
+from registry.sqltext import quote_ident, reader, render
 
 CHECKBOX_LABELS = {"Checked": "1", "Unchecked": "0"}
 PSEUDO_LABELS = {
@@ -79,10 +79,8 @@ def detect_format(con, project: Project, header: list[str]) -> str:
     cols = [c for c in header if c in maps]
     code_hits = label_hits = 0
     if cols:
-        select = ", ".join(quote_ident(c) for c in cols)
-        # each column's distinct values in the sample, with how many cells hold each (blank cells left out)
-        values = con.execute(f"select name, value, count(*) from (unpivot (select {select} from raw limit "
-                             f"{SAMPLE_ROWS}) on {select} into name name value value) group by all").fetchall()
+        sql = render(reader("registry.redcap")("label_sample_values"), columns=", ".join(map(quote_ident, cols)))
+        values = con.execute(sql, {"sample": SAMPLE_ROWS}).fetchall()
         codes = {c: _codes(project, c) for c in cols}
         for c, v, n in values:
             if v in codes[c]:
