@@ -15,7 +15,7 @@ from registry.errors import ExportError
 from registry.redcap.columns import form_columns
 from registry.redcap.dictionary import COMPLETE_CHOICES
 from registry.redcap.project import Project, unique_event_name
-from registry.sqltext import quote_ident
+from registry.sqltext import quote_ident, reader, render
 
 CHECKBOX_LABELS = {"Checked": "1", "Unchecked": "0"}
 PSEUDO_LABELS = {
@@ -79,17 +79,14 @@ def detect_format(con, project: Project, header: list[str]) -> str:
     cols = [c for c in header if c in maps]
     code_hits = label_hits = 0
     if cols:
-        select = ", ".join(quote_ident(c) for c in cols)
-        rows = con.execute(f"select {select} from raw limit {SAMPLE_ROWS}").fetchall()
+        sql = render(reader("registry.redcap")("label_sample_values"), columns=", ".join(map(quote_ident, cols)))
+        values = con.execute(sql, {"sample": SAMPLE_ROWS}).fetchall()
         codes = {c: _codes(project, c) for c in cols}
-        for row in rows:
-            for c, v in zip(cols, row, strict=True):
-                if v is None:
-                    continue
-                if v in codes[c]:
-                    code_hits += 1
-                elif v in maps[c]:
-                    label_hits += 1
+        for c, v, n in values:
+            if v in codes[c]:
+                code_hits += n
+            elif v in maps[c]:
+                label_hits += n
     if "redcap_event_name" in header and project.events:
         labels = {e.label for e in project.events} - project.event_names()
         for (v,) in con.execute(f"select distinct redcap_event_name from raw limit {SAMPLE_ROWS}").fetchall():
