@@ -269,8 +269,8 @@ def _check_query(con, sql: str, params: list, where: str) -> None:
 
 #: DuckDB settings while the findings are built and stored: these statements read tables of
 #: one row per hit or finding, which fit in one or a few of DuckDB's row groups (122,880 rows),
-#: so a second thread has little to share and mostly waits (measured: about 15% less time at
-#: 20,000 patients on 2 cores); every read of them orders its rows itself.
+#: so a second thread has little to share and mostly waits (measured at 20,000 patients on 2
+#: shared cores: about 10% less time for this part); every read of them orders its rows itself.
 FINDINGS_SETTINGS = {"threads": 1, "preserve_insertion_order": False}
 
 
