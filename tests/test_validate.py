@@ -249,4 +249,3 @@ def test_a_gate_run_reads_its_findings_from_the_connection_and_only_its_own(tmp_
             unread.findings  # noqa: B018 - a later run on the connection replaced them
     finally:
         con.close()
-
