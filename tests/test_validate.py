@@ -249,16 +249,3 @@ def test_a_gate_run_reads_its_findings_from_the_connection_and_only_its_own(tmp_
             unread.findings  # noqa: B018 - a later run on the connection replaced them
     finally:
         con.close()
-
-
-def test_the_gate_leaves_the_connection_settings_as_they_were(tmp_path):
-    db = registry_copy(tmp_path, "sample_export.csv")
-    con = store.connect(db)
-    try:
-        con.execute("set threads = 3")
-        con.execute("set preserve_insertion_order = true")
-        run_gate(con, CHECKS, store=False)
-        assert con.execute("select current_setting('threads'), current_setting('preserve_insertion_order')"
-                           ).fetchone() == (3, True)
-    finally:
-        con.close()

@@ -16,7 +16,6 @@ import itertools
 import re
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -115,18 +114,17 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, prog
     step("checks run")
     t0 = time.perf_counter()
     previous = _previous_batch(con, batch.batch_id)
-    with _settings(con, FINDINGS_SETTINGS):
-        add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types,
-                    labels, previous)
-        by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context group by all order by all")
-        # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
-        n_errors = sum(r["n"] for r in by_rule if r["severity"] == "error" and r["status"] != "confirmed")
-        n_warnings = sum(r["n"] for r in by_rule if r["severity"] == "warning" and r["status"] != "confirmed")
-        timings["findings"] = time.perf_counter() - t0
-        step("findings")
-        t0 = time.perf_counter()
-        _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
-        timings["store"] = time.perf_counter() - t0
+    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types, labels,
+                previous)
+    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context group by all order by all")
+    # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
+    n_errors = sum(r["n"] for r in by_rule if r["severity"] == "error" and r["status"] != "confirmed")
+    n_warnings = sum(r["n"] for r in by_rule if r["severity"] == "warning" and r["status"] != "confirmed")
+    timings["findings"] = time.perf_counter() - t0
+    step("findings")
+    t0 = time.perf_counter()
+    _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
+    timings["store"] = time.perf_counter() - t0
     step("stored")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
     return GateResult(
@@ -265,32 +263,6 @@ def _check_query(con, sql: str, params: list, where: str) -> None:
     if len(cols) != 4:
         raise ChecksError("the expectation's SQL must return 4 columns", where=where,
                           fix="return record_id, redcap_event_name, redcap_repeat_instance and field")
-
-
-#: DuckDB settings while the findings are built and stored: these statements read tables of
-#: one row per hit or finding, which fit in one or a few of DuckDB's row groups (122,880 rows),
-#: so a second thread has little to share and mostly waits (measured: about 15% less time at
-#: 20,000 patients on 2 cores); every read of them orders its rows itself.
-FINDINGS_SETTINGS = {"threads": 1, "preserve_insertion_order": False}
-
-
-@contextmanager
-def _settings(con, values: dict):
-    """Run a block with these DuckDB settings, then put back what the connection had."""
-    before = {name: con.execute("select current_setting($name)", {"name": name}).fetchone()[0] for name in values}
-    try:
-        for name, value in values.items():
-            con.execute(f"set {name} = {_setting_literal(value)}")
-        yield
-    finally:
-        for name, value in before.items():
-            con.execute(f"set {name} = {_setting_literal(value)}")
-
-
-def _setting_literal(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(int(value))
 
 
 def _previous_batch(con, batch_id: int) -> int | None:
