@@ -187,13 +187,14 @@ def _compound_unique(columns: list[str], table: str, where: str, params: list, f
     # Grouping one hash of the key is much cheaper than grouping its text columns; the keys
     # whose hash repeats (all duplicates, perhaps a collision) are then grouped exactly.
     key_hash = f"hash({', '.join(f't.{c}' for c in cols)})"
+    kept = f"({some_value})" if where == "true" else f"({where}) and ({some_value})"
     sql = (
         f"select {KEYS}, ? as field from {table} as t "
         f"join (select {', '.join(f't.{c}' for c in cols)} from {table} as t "
-        f"where ({where}) and ({some_value}) and {key_hash} in (select {key_hash} from {table} as t "
-        f"where ({where}) and ({some_value}) group by 1 having count(*) > 1) "
+        f"where {kept} and {key_hash} in (select {key_hash} from {table} as t "
+        f"where {kept} group by 1 having count(*) > 1) "
         f"group by {group} having count(*) > 1) as d on {same} "
-        f"where ({where}) and ({some_value})"
+        f"where {kept}"
     )
     return Compiled(sql, [field, *params, *params, *params])
 
