@@ -187,13 +187,14 @@ def _compound_unique(columns: list[str], table: str, where: str, params: list, f
     # Grouping one hash of the key is much cheaper than grouping its text columns; the keys
     # whose hash repeats (all duplicates, perhaps a collision) are then grouped exactly.
     key_hash = f"hash({', '.join(f't.{c}' for c in cols)})"
+    kept = f"({some_value})" if where == "true" else f"({where}) and ({some_value})"
     sql = (
         f"select {KEYS}, ? as field from {table} as t "
         f"join (select {', '.join(f't.{c}' for c in cols)} from {table} as t "
-        f"where ({where}) and ({some_value}) and {key_hash} in (select {key_hash} from {table} as t "
-        f"where ({where}) and ({some_value}) group by 1 having count(*) > 1) "
+        f"where {kept} and {key_hash} in (select {key_hash} from {table} as t "
+        f"where {kept} group by 1 having count(*) > 1) "
         f"group by {group} having count(*) > 1) as d on {same} "
-        f"where ({where}) and ({some_value})"
+        f"where {kept}"
     )
     return Compiled(sql, [field, *params, *params, *params])
 
@@ -245,22 +246,25 @@ def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: lis
     Compiled
         ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value``.
     """
-    cases, conditions, cells, case_params = [], [], [], []
-    for idx, condition, cond_params in [*rows, *((z[0], z[3], z[4]) for z in z_scores)]:
-        cases.append(f"case when {condition} then {int(idx)} end")
-        conditions.append(f"({condition})")
+    tests, cases, cells, params = [], [], [], []
+    for k, (idx, condition, cond_params) in enumerate([*rows, *((z[0], z[3], z[4]) for z in z_scores)]):
+        tests.append(f"({condition}) as _b{k}")
+        cases.append(f"case when _b{k} then {int(idx)} end")
         cells.append(values.get(idx, "null"))
-        case_params.extend(cond_params)
-    source, source_params = f"{table} as t", []
+        params.extend(cond_params)
+    source = f"{table} as t"
     if z_scores:
         source += f", (select {', '.join(z[1] for z in z_scores)} from {table} as t) as s"
-        source_params = [p for z in z_scores for p in z[2]]
-    # The OR of the conditions keeps the offending rows (a cheap filter); only on those are the
-    # list of failed checks and the list of their cells built and unnested side by side.
+        params.extend(p for z in z_scores for p in z[2])
+    # Each row's test of every check is written once, as a column _b<k> (a name no REDCap field
+    # has: parsing and planning the statement cost about as much as running it); the rows
+    # failing one are kept, and only on those are the list of failed checks and the list of
+    # their cells built and unnested side by side.
     sql = (
         "select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value "
         f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx, "
-        f"unnest([{', '.join(cells)}]::varchar[]) as value from {source} "
-        f"where {' or '.join(conditions)}) where check_idx is not null"
+        f"unnest([{', '.join(cells)}]::varchar[]) as value "
+        f"from (select t.*, {', '.join(tests)} from {source}) as t "
+        f"where {' or '.join(f'_b{k}' for k in range(len(tests)))}) where check_idx is not null"
     )
-    return Compiled(sql, case_params + source_params + case_params)
+    return Compiled(sql, params)
