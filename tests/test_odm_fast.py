@@ -31,8 +31,7 @@ def _load(path: Path, parser_only: bool, monkeypatch) -> tuple[list, list[str], 
 
 def _read_fast(path: Path) -> bool:
     try:
-        for _ in odm_fast.subjects(path, set()):
-            pass
+        odm_fast.read_elements(duckdb.connect(), path, path.parent)
     except odm_fast.NotRegular:
         return False
     return True
