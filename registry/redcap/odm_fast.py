@@ -57,6 +57,7 @@ NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 # Bytes XML 1.0 does not allow (and \r, which is rewritten): everything else is deleted to count them.
 _OTHER_BYTES = bytes(b for b in range(256) if not (b < 9 or b in (11, 12, 13) or 14 <= b < 32))
 _BROKEN_LINE = re.compile(rb"[^>\s][ \t]*\n")  # a line that does not end a tag
+_BLANK_LINE = re.compile(rb"^[ \t]*\n", re.MULTILINE)
 _TAG = re.compile(rb"<(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*>")
 
 
@@ -162,6 +163,10 @@ def read_elements(con, path: Path, tmp: Path) -> Elements:
         raise NotRegular(f"line {skip + bad} of {source} is not in REDCap's layout")
     if ends != 1:
         raise NotRegular("the file ends before </ODM>")
+    con.execute(read_sql("odm_forms"))
+    bad = con.execute("select min(k) from odm_forms where not ok").fetchone()[0]
+    if bad is not None:
+        raise NotRegular(f"line {skip + bad} of {source}: an event where REDCap does not write one")
     out = Elements()
     for kind, text in con.execute("select distinct kind, text from odm_el where text is not null").fetchall():
         m = TAG_LINE.fullmatch(text)
@@ -170,8 +175,8 @@ def read_elements(con, path: Path, tmp: Path) -> Elements:
         if kind in (2, 3, 4):  # the tags whose attributes are read
             out.tags[text] = attributes(m.group(2), prefixes)
     out.oids = [oid for (oid,) in con.execute("select distinct oid from odm_el where kind = 6").fetchall()]
-    if not all(OID.fullmatch(oid) for oid in out.oids):
-        raise NotRegular("an ItemOID not in REDCap's layout")
+    if not all(OID.fullmatch(oid) for oid in out.oids) or len({o.lower() for o in out.oids}) != len(out.oids):
+        raise NotRegular("an ItemOID not in REDCap's layout (or two that differ only in case)")
     for (value,) in con.execute("select distinct value from odm_el where kind = 6 and contains(value, '&')").fetchall():
         if not VALUE.fullmatch(value):
             raise NotRegular(f"a value with a stray '&': {value[:80]!r}")
@@ -192,7 +197,8 @@ def _lines_file(path: Path, offset: int, tmp: Path) -> tuple[Path, int]:
                 or b"\xef\xbf\xbf" in chunk:
             raise NotRegular("a character XML does not allow")
         body = chunk.rstrip()
-        rewrite = rewrite or b"\r" in chunk or b"><" in chunk or body.count(b"\n") != body.count(b">\n")
+        rewrite = (rewrite or b"\r" in chunk or b"><" in chunk or body.count(b"\n") != body.count(b">\n")
+                   or bool(chunk[len(body):].strip(b"\n")))
     if not rewrite:
         return path, head.count(b"\n")
     copy = tmp / "clinical_data.xml"
@@ -232,8 +238,9 @@ def _line_start_before_tag(buf: bytes) -> int:
 
 
 def one_element_a_line(chunk: bytes) -> bytes:
-    """``\\r`` line ends as ``\\n``, elements side by side on lines of their own, and each tag that
-    spans lines on one line: a break in a quoted value as ``&#10;``, between attributes as a space."""
+    """``\\r`` line ends as ``\\n``, elements side by side on lines of their own, each tag that spans
+    lines on one line (a break in a quoted value as ``&#10;``, between attributes as a space), no
+    blank lines."""
     chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"><", b">\n<")
     out, last = [], 0
     for m in _BROKEN_LINE.finditer(chunk):
@@ -248,4 +255,4 @@ def one_element_a_line(chunk: bytes) -> bytes:
                                               for i, p in enumerate(parts))]
         last = tag.end()
     out.append(chunk[last:])
-    return b"".join(out)
+    return _BLANK_LINE.sub(b"", b"".join(out))

@@ -10,6 +10,7 @@ grouped into their rows, the last non-empty value of an item kept, as the XML pa
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from registry.redcap import odm_fast
 from registry.redcap.odm_metadata import OdmMetadata
 from registry.redcap.odm_shape import Flat, event_of, local, row_key
 from registry.redcap.odm_xml import ODM_FIX
-from registry.sqltext import insert_rows, quote_name, reader, render
+from registry.sqltext import insert_rows, quote_name, reader, render, sql_literal
 
 read_sql = reader("registry.redcap")
 DAG = "redcap_data_access_group"
@@ -31,7 +32,8 @@ class FastRows:
     """What :func:`create_raw` needs: the items that have a value (in order of first sight)."""
 
     rid: str
-    present: list[str] = field(default_factory=list)
+    oids: list[str] = field(default_factory=list)  # the items with a value
+    present: set[str] = field(default_factory=set)  # those that are not the record ID
     decoded: dict[str, str] = field(default_factory=dict)
     datetimes: set[str] = field(default_factory=set)
 
@@ -65,7 +67,8 @@ def read_rows(con, source: Path, meta: OdmMetadata, rid: str, tmp: Path) -> tupl
     flat.subjects = con.execute("select count(*) from odm_subjects").fetchone()[0]
     flat.rows = con.execute("select coalesce(max(row_no), 0) from odm_form_rows").fetchone()[0]
     rows = FastRows(rid=rid, decoded=els.decoded, datetimes=meta.datetime_items)
-    rows.present = [oid for oid in els.oids if oid != rid]
+    rows.oids = els.oids
+    rows.present = {oid for oid in els.oids if oid != rid}
     flat.dag = DAG in rows.present or con.execute("select count(dag) > 0 from odm_subjects").fetchone()[0]
     return flat, rows
 
@@ -87,21 +90,21 @@ def _subjects(con, els: odm_fast.Elements, meta: OdmMetadata) -> tuple[int, Expo
 
 def extras(con, rows: FastRows, known: set[str]) -> list[str]:
     """The items the metadata does not name, in the order a CSV writer meets them (row by row)."""
-    extra = [oid for oid in rows.present if oid not in known]
+    extra = sorted(rows.present - known)
     if not extra:
         return []
     return [oid for (oid,) in con.execute(
-        "select i.oid from odm_el i join odm_form_rows r on r.k = i.fk "
-        "where i.kind = 6 and list_contains($oids, i.oid) "
+        "select i.oid from (select k, oid from odm_el where kind = 6 and list_contains($oids, oid)) i "
+        "asof join odm_form_rows r on i.k >= r.k "
         "group by i.oid order by min({'row': r.row_no, 'k': i.k})", {"oids": extra}).fetchall()]
 
 
 def create_raw(con, rows: FastRows, keep: list[tuple[str, str]]) -> None:
     """The temp table ``raw``: ``__row`` and the columns ``keep`` (export name, mapped name)."""
-    cells = {oid: f"c{i}" for i, oid in enumerate(r for r, _m in keep if r in rows.present)}
+    _cells(con, rows)
     columns = []
     for r, m in keep:
-        cell = cells.get(r)
+        cell = f"c[{sql_literal(r)}]" if r in rows.present else None
         if cell is not None and r in rows.datetimes:
             cell = f"regexp_replace({cell}, 'T', ' ')"
         if r == rows.rid:
@@ -116,19 +119,24 @@ def create_raw(con, rows: FastRows, keep: list[tuple[str, str]]) -> None:
         else:
             expr = cell or "null::varchar"
         columns.append(f"{expr} as {quote_name(m)}")
-    oid_list = list(cells)
-    aggregates = "".join(f", arg_max(value, k) filter (where oid = ${i + 1}) as {c}"
-                         for i, c in enumerate(cells.values()))
-    decoded = "left join odm_decoded d on d.raw = i.value" if rows.decoded else ""
+    con.execute(render(read_sql("odm_raw"), columns=", ".join(columns)))
+
+
+def _cells(con, rows: FastRows) -> None:
+    """The table ``odm_cells``: each row's items in a struct (the last value of an item written twice)."""
     if rows.decoded:
         con.execute("create or replace temp table odm_decoded (raw varchar, decoded varchar)")
         insert_rows(con, "odm_decoded", list(rows.decoded.items()))
-    sql = render(read_sql("odm_raw"), value="coalesce(d.decoded, i.value)" if rows.decoded else "i.value",
-                 decoded=decoded, cells=aggregates, columns=", ".join(columns))
-    con.execute(sql, oid_list)
+    slots = {"value": "coalesce(d.decoded, i.value)" if rows.decoded else "i.value",
+             "decoded": "left join odm_decoded d on d.raw = i.value" if rows.decoded else ""}
+    struct = json.dumps(dict.fromkeys(rows.oids, "VARCHAR"))
+    con.execute(render(read_sql("odm_cells"), source="items", **slots), {"struct": struct})
+    fields = " + ".join(f"(c[{sql_literal(oid)}] is not null)::int" for oid in rows.oids) or "0"
+    if con.execute(f"select count(*) from odm_cells where n <> {fields}").fetchone()[0]:
+        con.execute(render(read_sql("odm_cells"), source="last_values", **slots), {"struct": struct})
 
 
 def drop(con) -> None:
     """Drop the working tables (after ``raw`` is built, or when the XML parser's path takes over)."""
-    for table in ("odm_el", "odm_subjects", "odm_pairs", "odm_form_rows", "odm_decoded"):
+    for table in ("odm_el", "odm_forms", "odm_subjects", "odm_pairs", "odm_form_rows", "odm_decoded", "odm_cells"):
         con.execute(f"drop table if exists {table}")
