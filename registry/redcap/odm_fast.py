@@ -154,7 +154,9 @@ def read_elements(con, path: Path, tmp: Path) -> Elements:
     offset, prefixes = clinical_data(path)
     source, skip = _lines_file(path, offset, tmp)
     try:
-        con.execute(read_sql("odm_elements"), {"path": str(source), "skip": skip})
+        con.execute(read_sql("odm_lines"), {"path": str(source), "skip": skip})
+        con.execute(read_sql("odm_elements"))
+        con.execute("drop table odm_lines")
     except duckdb.Error as exc:  # e.g. bytes that are not UTF-8
         raise NotRegular(f"the lines cannot be read ({str(exc).splitlines()[0]})") from None
     bad, ends = con.execute("select min(k) filter (where not ok), count(*) filter (where kind = 12) "

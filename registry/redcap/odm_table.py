@@ -94,8 +94,8 @@ def extras(con, rows: FastRows, known: set[str]) -> list[str]:
     if not extra:
         return []
     return [oid for (oid,) in con.execute(
-        "select i.oid from (select k, oid from odm_el where kind = 6 and list_contains($oids, oid)) i "
-        "asof join odm_form_rows r on i.k >= r.k "
+        "select i.oid from odm_el i join odm_form_rows r on r.k = i.fk "
+        "where i.kind = 6 and list_contains($oids, i.oid) "
         "group by i.oid order by min({'row': r.row_no, 'k': i.k})", {"oids": extra}).fetchall()]
 
 
@@ -111,15 +111,14 @@ def create_raw(con, rows: FastRows, keep: list[tuple[str, str]]) -> None:
             expr = "record"
         elif r in PSEUDO:
             expr = f"coalesce({PSEUDO[r]}, {cell})" if cell else PSEUDO[r]
-        elif r == DAG and cell:
-            expr = (f"coalesce(dag, first_value({cell} ignore nulls) over (partition by sk order by row_no "
-                    "rows between unbounded preceding and unbounded following))")
         elif r == DAG:
-            expr = "dag"
+            expr = "coalesce(dag, first_dag)"
         else:
             expr = cell or "null::varchar"
         columns.append(f"{expr} as {quote_name(m)}")
-    con.execute(render(read_sql("odm_raw"), columns=", ".join(columns)))
+    struct = json.dumps(dict.fromkeys(rows.oids, "VARCHAR"))
+    dag_items = "true" if DAG in rows.present else "false"  # the DAG items are looked for only if there are any
+    con.execute(render(read_sql("odm_raw"), columns=", ".join(columns), dag_items=dag_items), {"struct": struct})
 
 
 def _cells(con, rows: FastRows) -> None:
@@ -129,11 +128,10 @@ def _cells(con, rows: FastRows) -> None:
         insert_rows(con, "odm_decoded", list(rows.decoded.items()))
     slots = {"value": "coalesce(d.decoded, i.value)" if rows.decoded else "i.value",
              "decoded": "left join odm_decoded d on d.raw = i.value" if rows.decoded else ""}
-    struct = json.dumps(dict.fromkeys(rows.oids, "VARCHAR"))
-    con.execute(render(read_sql("odm_cells"), source="items", **slots), {"struct": struct})
-    fields = " + ".join(f"(c[{sql_literal(oid)}] is not null)::int" for oid in rows.oids) or "0"
-    if con.execute(f"select count(*) from odm_cells where n <> {fields}").fetchone()[0]:
-        con.execute(render(read_sql("odm_cells"), source="last_values", **slots), {"struct": struct})
+    con.execute(render(read_sql("odm_cells"), source="items", **slots))
+    if con.execute("select count(*) from odm_cells where n <> len(list_distinct(json_keys(j)))").fetchone()[0]:
+        con.execute(render(read_sql("odm_cells"), source="last_values", **slots))
+    con.execute("drop table odm_el")  # what is left of it is in odm_cells
 
 
 def drop(con) -> None:

@@ -1,19 +1,18 @@
--- The cells of each export row (odm_form_rows; an item is in the form last opened before it):
--- the row's items as one JSON object, read back by json_transform into a struct with a field
--- per item ($struct: an object of item names -> VARCHAR). n is the number of items: more
--- than the struct's non-null fields when an item is written twice in a row, for which the
--- caller builds the table again from ${source} = last_values (the last value in file order).
+-- The cells of each export row (odm_form_rows, by the line of each item's FormData):
+-- the row's items as one JSON object (j, read back by json_transform into a struct when raw
+-- is built). n is the number of items: more than j's distinct keys when an item is written
+-- twice in a row, for which the caller builds the table again from ${source} = last_values
+-- (each item's last value in file order).
 create or replace temp table odm_cells as
 with items as (
     select r.row_no, i.oid, i.k, ${value} as value
-    from (select k, oid, value from odm_el where kind = 6) i
-    asof join odm_form_rows r on i.k >= r.k ${decoded}
+    from odm_el i join odm_form_rows r on r.k = i.fk ${decoded}
+    where i.kind = 6
 ), last_values as (
     select row_no, oid, arg_max(value, k) as value
     from items
     group by row_no, oid
 )
-select row_no, count(*) as n,
-    json_transform('{' || string_agg('"' || oid || '":' || to_json(value), ',') || '}', $struct) as c
+select row_no, count(*) as n, '{' || string_agg('"' || oid || '":' || to_json(value), ',') || '}' as j
 from ${source}
 group by row_no
