@@ -56,6 +56,7 @@ ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 # Bytes XML 1.0 does not allow (and \r, which is rewritten): everything else is deleted to count them.
 _OTHER_BYTES = bytes(b for b in range(256) if not (b < 9 or b in (11, 12, 13) or 14 <= b < 32))
+_NONCHARACTER = re.compile(rb"\xef\xbf[\xbe\xbf]")
 _BROKEN_LINE = re.compile(rb"[^>\s][ \t]*\n")  # a line that does not end a tag
 _BLANK_LINE = re.compile(rb"^[ \t]*\n", re.MULTILINE)
 _TAG = re.compile(rb"<(?:[^<>\"']|\"[^\"<]*\"|'[^'<]*')*>")
@@ -150,9 +151,26 @@ def attributes(text: str, prefixes: set[str]) -> dict[str, str]:
 
 def read_elements(con, path: Path, tmp: Path) -> Elements:
     """Load the ClinicalData of ``path`` into the temp table ``odm_el`` (``tmp``: a folder for a
-    rewritten copy); :class:`NotRegular` when it is not in REDCap's layout."""
+    rewritten copy); :class:`NotRegular` when it is not in REDCap's layout.
+
+    The file itself is read first; when that finds lines not in the layout (a tag over several
+    lines, elements side by side), its ClinicalData is rewritten one element a line and read again.
+    """
     offset, prefixes = clinical_data(path)
-    source, skip = _lines_file(path, offset, tmp)
+    rewrite, skip = _check_bytes(path, offset)
+    if not rewrite:
+        try:
+            return _read(con, path, skip, prefixes)
+        except NotRegular:
+            pass
+    copy = tmp / "clinical_data.xml"
+    with copy.open("wb") as out:
+        for chunk in _chunks(path, offset):
+            out.write(one_element_a_line(chunk))
+    return _read(con, copy, 0, prefixes)
+
+
+def _read(con, source: Path, skip: int, prefixes: set[str]) -> Elements:
     try:
         con.execute(read_sql("odm_lines"), {"path": str(source), "skip": skip})
         con.execute(read_sql("odm_elements"))
@@ -186,28 +204,26 @@ def read_elements(con, path: Path, tmp: Path) -> Elements:
     return out
 
 
-def _lines_file(path: Path, offset: int, tmp: Path) -> tuple[Path, int]:
-    """The file DuckDB reads and the lines it skips there: ``path`` itself when its ClinicalData is
-    one element a line with ``\\n`` line ends, else a copy of the ClinicalData rewritten so."""
+def _check_bytes(path: Path, offset: int) -> tuple[bool, int]:
+    """Whether the ClinicalData must be rewritten before DuckDB reads it (``\\r`` line ends, or it
+    does not start a line: DuckDB reads a lone ``\\r`` as a line end), and the lines before it;
+    :class:`NotRegular` for a character XML does not allow (control characters, U+FFFE, U+FFFF)."""
     with path.open("rb") as fh:
         head = fh.read(offset)
         if fh.read(len(b"<ClinicalData")) != b"<ClinicalData":
             raise NotRegular("ClinicalData start tag")
-    rewrite = b"\r" in head or bool(head[head.rfind(b"\n") + 1:].strip(b" \t"))
-    for chunk in _chunks(path, offset):
-        if len(chunk.translate(None, _OTHER_BYTES)) != chunk.count(b"\r") or b"\xef\xbf\xbe" in chunk \
-                or b"\xef\xbf\xbf" in chunk:
-            raise NotRegular("a character XML does not allow")
-        body = chunk.rstrip()
-        rewrite = (rewrite or b"\r" in chunk or b"><" in chunk or body.count(b"\n") != body.count(b">\n")
-                   or bool(chunk[len(body):].strip(b"\n")))
-    if not rewrite:
-        return path, head.count(b"\n")
-    copy = tmp / "clinical_data.xml"
-    with copy.open("wb") as out:
-        for chunk in _chunks(path, offset):
-            out.write(one_element_a_line(chunk))
-    return copy, 0
+        rewrite = b"\r" in head or bool(head[head.rfind(b"\n") + 1:].strip(b" \t"))
+        tail = b""
+        while block := fh.read(CHUNK):
+            controls = block.translate(None, _OTHER_BYTES)
+            if controls.replace(b"\r", b""):
+                raise NotRegular("a control character XML does not allow")
+            window = tail + block
+            if b"\xef\xbf" in window and _NONCHARACTER.search(window):
+                raise NotRegular("U+FFFE or U+FFFF, which XML does not allow")
+            rewrite = rewrite or bool(controls)
+            tail = block[-2:]
+    return rewrite, head.count(b"\n")
 
 
 def _chunks(path: Path, offset: int):

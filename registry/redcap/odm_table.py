@@ -32,6 +32,8 @@ class FastRows:
     """What :func:`create_raw` needs: the items that have a value (in order of first sight)."""
 
     rid: str
+    source: Path
+    tmp: Path
     oids: list[str] = field(default_factory=list)  # the items with a value
     present: set[str] = field(default_factory=set)  # those that are not the record ID
     decoded: dict[str, str] = field(default_factory=dict)
@@ -66,7 +68,7 @@ def read_rows(con, source: Path, meta: OdmMetadata, rid: str, tmp: Path) -> tupl
     con.execute(read_sql("odm_form_rows"))
     flat.subjects = con.execute("select count(*) from odm_subjects").fetchone()[0]
     flat.rows = con.execute("select coalesce(max(row_no), 0) from odm_form_rows").fetchone()[0]
-    rows = FastRows(rid=rid, decoded=els.decoded, datetimes=meta.datetime_items)
+    rows = FastRows(rid=rid, source=source, tmp=tmp, decoded=els.decoded, datetimes=meta.datetime_items)
     rows.oids = els.oids
     rows.present = {oid for oid in els.oids if oid != rid}
     flat.dag = DAG in rows.present or con.execute("select count(dag) > 0 from odm_subjects").fetchone()[0]
@@ -101,7 +103,6 @@ def extras(con, rows: FastRows, known: set[str]) -> list[str]:
 
 def create_raw(con, rows: FastRows, keep: list[tuple[str, str]]) -> None:
     """The temp table ``raw``: ``__row`` and the columns ``keep`` (export name, mapped name)."""
-    _cells(con, rows)
     columns = []
     for r, m in keep:
         cell = f"c[{sql_literal(r)}]" if r in rows.present else None
@@ -118,20 +119,27 @@ def create_raw(con, rows: FastRows, keep: list[tuple[str, str]]) -> None:
         columns.append(f"{expr} as {quote_name(m)}")
     struct = json.dumps(dict.fromkeys(rows.oids, "VARCHAR"))
     dag_items = "true" if DAG in rows.present else "false"  # the DAG items are looked for only if there are any
-    con.execute(render(read_sql("odm_raw"), columns=", ".join(columns), dag_items=dag_items), {"struct": struct})
+    items = " + ".join(f"(c[{sql_literal(oid)}] is not null)::int" for oid in rows.oids) or "0"
+    sql = render(read_sql("odm_raw"), columns=", ".join(columns), dag_items=dag_items, items=items)
+    _cells(con, rows, last_values=False)
+    con.execute("drop table odm_el")  # what raw needs of it is in odm_cells: memory for raw
+    con.execute(sql, {"struct": struct})
+    if con.execute("select bool_or(__written_twice) from raw").fetchone()[0]:  # rare: read the items again
+        odm_fast.read_elements(con, rows.source, rows.tmp)
+        _cells(con, rows, last_values=True)
+        con.execute(sql, {"struct": struct})
+    con.execute("alter table raw drop column __written_twice")
 
 
-def _cells(con, rows: FastRows) -> None:
-    """The table ``odm_cells``: each row's items in a struct (the last value of an item written twice)."""
+def _cells(con, rows: FastRows, last_values: bool) -> None:
+    """The table ``odm_cells``: each row's items as a JSON object (``last_values``: an item written
+    twice in a row has its last value; slower, so done only when there is one)."""
     if rows.decoded:
         con.execute("create or replace temp table odm_decoded (raw varchar, decoded varchar)")
         insert_rows(con, "odm_decoded", list(rows.decoded.items()))
     slots = {"value": "coalesce(d.decoded, i.value)" if rows.decoded else "i.value",
              "decoded": "left join odm_decoded d on d.raw = i.value" if rows.decoded else ""}
-    con.execute(render(read_sql("odm_cells"), source="items", **slots))
-    if con.execute("select count(*) from odm_cells where n <> len(list_distinct(json_keys(j)))").fetchone()[0]:
-        con.execute(render(read_sql("odm_cells"), source="last_values", **slots))
-    con.execute("drop table odm_el")  # what is left of it is in odm_cells
+    con.execute(render(read_sql("odm_cells"), source="last_values" if last_values else "items", **slots))
 
 
 def drop(con) -> None:

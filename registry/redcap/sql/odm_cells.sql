@@ -1,8 +1,8 @@
 -- The cells of each export row (odm_form_rows, by the line of each item's FormData):
 -- the row's items as one JSON object (j, read back by json_transform into a struct when raw
--- is built). n is the number of items: more than j's distinct keys when an item is written
--- twice in a row, for which the caller builds the table again from ${source} = last_values
--- (each item's last value in file order).
+-- is built). n is the number of items, which odm_raw.sql compares with the items read: more
+-- when an item is written twice in a row, for which the caller builds the table again from
+-- ${source} = last_values (each item's last value in file order) instead of items.
 create or replace temp table odm_cells as
 with items as (
     select r.row_no, i.oid, i.k, ${value} as value
