@@ -1,10 +1,11 @@
-"""The records of an ODM export (``ClinicalData``), streamed into the rows a CSV export has.
+"""The records of an ODM export (``ClinicalData``) into the rows a CSV export has.
 
-One ``SubjectData`` at a time (the file is never held in memory whole), by :mod:`odm_fast` when
-the records are laid out as REDCap writes them, else by the XML parser: one row per record ×
-event × repeating instrument × instance, the instance blank unless the form or event repeats,
-the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
-loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
+One row per record × event × repeating instrument × instance, the instance blank unless the
+form or event repeats, the columns in REDCap's order. Records laid out as REDCap writes them are
+read by DuckDB (:mod:`odm_fast`, :mod:`odm_table`); anything else by the XML parser, one
+``SubjectData`` at a time (the file is never held in memory whole), its rows written to a
+temporary CSV file that DuckDB's ``read_csv`` loads. Either way the temp table ``raw`` holds
+the same rows; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
@@ -219,15 +220,19 @@ def _fast_records(con, source: Path, encoding: str | None, project: Project, tmp
             raise NotRegular("not UTF-8")
     except LookupError:
         raise NotRegular("an unknown encoding: the XML parser's path says so") from None
-    meta = OdmMetadata(path=source)
+    meta = None
     for event, el in iterparse(source, ("start", "end"), encoding):
         name = local_name(el.tag)
         if event == "start" and name == "ClinicalData":
             break
-        if event == "end" and name == "Study" and not meta.has_metadata:
+        if event == "end" and name == "Study" and (meta is None or not meta.has_metadata):
             meta = read_metadata(el, source)
-    meta.repeating |= _given_repeating(project, meta)
-    rid = meta.record_id_field or project.dictionary.record_id_field
+    rid = project.dictionary.record_id_field
+    if meta is None:  # no Study at all: as _write_rows takes it
+        meta = OdmMetadata(path=source)
+    else:
+        meta.repeating |= _given_repeating(project, meta)
+        rid = meta.record_id_field or rid
     yield meta
     yield (rid, *odm_table.read_rows(con, source, meta, rid, tmp))
 
