@@ -92,7 +92,7 @@ def bench_gate(db_path: str | Path, checks_dir: str | Path | None = None, repeat
         "gx_import_seconds": round(gx_import, 3),
         "speedup": round(gx_seconds / gate_seconds, 1),
         "speedup_same_checks": round(gx_seconds / same_seconds, 1),
-        "findings": len(full[0].findings),
+        "findings": full[0].n_findings,
         "errors": full[0].n_errors,
         "warnings": full[0].n_warnings,
         "same_offending_rows": agree,

@@ -45,7 +45,7 @@ def main(quick: bool = False) -> None:
         finally:
             con.close()
     out = {
-        "patients": n, "findings": len(result.findings), "errors": result.n_errors, "warnings": result.n_warnings,
+        "patients": n, "findings": result.n_findings, "errors": result.n_errors, "warnings": result.n_warnings,
         "gate_s": statistics.median(gate), "queries_export_xlsx_s": statistics.median(sheets["xlsx"]),
         "queries_export_csv_s": statistics.median(sheets["csv"]), "sites": len(written),
     }

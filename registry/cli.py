@@ -383,15 +383,16 @@ def validate(
     try:
         with _progress(3, "validating") as advance:
             result = run_gate(con, checks_dir, progress=advance)
+        suites = load_suites(checks_dir)  # the report reads the findings from the connection
+        report = write_html_report(result, suites, html or default_report_path(reports, result.batch_id),
+                                   str(checks_dir))
+        if as_json:
+            _print_json(result.to_json())
+            typer.echo(f"report: {report}", err=True)
+        else:
+            print_summary(result, suites, report)
     finally:
         con.close()
-    suites = load_suites(checks_dir)
-    report = write_html_report(result, suites, html or default_report_path(reports, result.batch_id), str(checks_dir))
-    if as_json:
-        _print_json(result.to_json())
-        typer.echo(f"report: {report}", err=True)
-    else:
-        print_summary(result, suites, report)
     if not result.passed:
         raise typer.Exit(1)
 

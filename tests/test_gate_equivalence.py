@@ -85,3 +85,41 @@ def test_bench_gate_times_both_on_the_same_checks_and_they_agree(tmp_path):
     timed = ("gate_seconds", "gate_same_checks_seconds", "gx_pandas_seconds", "speedup",
              "speedup_same_checks")
     assert all(result[key] > 0 for key in timed)
+
+
+def test_integer_sets_compiled_as_ranges_with_gaps_find_the_same_rows(tmp_path, monkeypatch):
+    # A set of integers on an integer column is compiled to low..high minus its gaps; with no
+    # gap allowed every set is compiled as before (or / in): both must agree with GX.
+    from registry.checks import compile as compile_module
+
+    db = registry_copy(tmp_path, "dirty_export.csv")
+    differ, _, as_ranges = compare(db)
+    assert differ == {}
+    monkeypatch.setattr(compile_module, "MAX_GAPS", -1)
+    differ, _, as_lists = compare(db)
+    assert differ == {}
+    assert as_ranges == as_lists
+
+
+@pytest.mark.parametrize("kind", ["expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"])
+def test_a_range_with_gaps_flags_exactly_the_rows_a_value_list_flags(kind):
+    import duckdb
+
+    from registry.checks.compile import row_predicate
+    from registry.checks.suites import Check
+
+    con = duckdb.connect()
+    con.execute("create table t as select i as x from range(-3, 12) r(i) union all select 99 union all select null")
+    check = Check(type=kind, kwargs={"column": "x", "value_set": [6, 0, 1, 2, 4, 2]}, rule="G", severity="error",
+                  field="x", why="codes", label="G:x", meta={})
+
+    def flagged(column_type):
+        condition, params = row_predicate(check, column_type)
+        return con.execute(f"select x from t as t where {condition} order by x", params).fetchall()
+
+    assert row_predicate(check, "BIGINT")[1] == [0, 6, 3, 5]  # 0..6 but 3 and 5
+    as_range = flagged("BIGINT")
+    assert as_range == flagged("")  # the value list, for a column of no integer type
+    expected = ([(x,) for x in [-3, -2, -1, 3, 5, 7, 8, 9, 10, 11, 99]] if kind.endswith("to_be_in_set")
+                else [(x,) for x in [0, 1, 2, 4, 6]])
+    assert as_range == expected

@@ -231,3 +231,34 @@ def test_redact_stores_none_of_the_identifiers(cli, tmp_path):
     assert sorted(r[0] for r in stored) == ["[REDACTED:email]", "[REDACTED:phone]", "[REDACTED:ssn]"]
     assert sorted((r["record_id"], r["kind"]) for r in redacted) == sorted(
         (m["record_id"], m["kind"]) for m in manifest)
+
+
+def test_a_gate_run_reads_its_findings_from_the_connection_and_only_its_own(tmp_path):
+    db = registry_copy(tmp_path, "dirty_export.csv")
+    con = store.connect(db)
+    try:
+        first = run_gate(con, CHECKS)
+        stored = con.execute("select count(*) from registry.findings where batch_id = $b",
+                             {"b": first.batch_id}).fetchone()[0]
+        assert len(first.findings) == first.n_findings == stored > 0
+        assert first.n_errors == sum(f["severity"] == "error" and f["status"] != "confirmed" for f in first.findings)
+        unread = run_gate(con, CHECKS, store=False)
+        run_gate(con, CHECKS, store=False)
+        assert len(first.findings) == stored  # read before the later runs: kept
+        with pytest.raises(RuntimeError, match="read them before"):
+            unread.findings  # noqa: B018 - a later run on the connection replaced them
+    finally:
+        con.close()
+
+
+def test_the_gate_leaves_the_connection_settings_as_they_were(tmp_path):
+    db = registry_copy(tmp_path, "sample_export.csv")
+    con = store.connect(db)
+    try:
+        con.execute("set threads = 3")
+        con.execute("set preserve_insertion_order = true")
+        run_gate(con, CHECKS, store=False)
+        assert con.execute("select current_setting('threads'), current_setting('preserve_insertion_order')"
+                           ).fetchone() == (3, True)
+    finally:
+        con.close()

@@ -73,15 +73,46 @@ Z_TYPE = "expect_column_value_z_scores_to_be_less_than"
 MAX_OR_VALUES = 16
 
 
-def row_predicate(check: Check) -> tuple[str, list] | None:
+def row_predicate(check: Check, column_type: str = "") -> tuple[str, list] | None:
     """For an expectation decided by each row alone (:data:`ROW_TYPES`): the SQL condition
-    over ``t`` that is true on an offending row, and its parameters; else None."""
+    over ``t`` that is true on an offending row, and its parameters; else None.
+
+    ``column_type`` (the column's DuckDB type) lets a set of integers on an integer column be
+    tested as a range with its gaps (:func:`_integer_set_test`)."""
     if check.type not in ROW_TYPES:
         return None
     params: list = []
     where = condition_sql(check.kwargs.get("row_condition"), params)
-    bad = _row_test(check, f"t.{quote_ident(check.kwargs['column'])}", params)
-    return f"({where}) and ({bad})", params
+    col = f"t.{quote_ident(check.kwargs['column'])}"
+    bad = _integer_set_test(check, col, column_type, params) or _row_test(check, col, params)
+    return (f"({where}) and ({bad})" if check.kwargs.get("row_condition") else bad), params
+
+
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+                           "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"})
+#: The most values missing from a set's range that are still tested one by one.
+MAX_GAPS = 8
+
+
+def _integer_set_test(check: Check, col: str, column_type: str, params: list) -> str | None:
+    """A value set of integers on an integer column as ``low..high`` minus its gaps: an integer
+    is in the set exactly when it is in that range and is none of the gaps. Two comparisons
+    (and a few more for gaps) instead of one per value: the codes of a REDCap choice list
+    (0..6, 1..5) are such sets. None when the set, the column or the gaps do not fit."""
+    if check.type not in {"expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"}:
+        return None
+    values = list(check.kwargs["value_set"] or [])
+    if column_type.upper() not in INTEGER_TYPES or not values \
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    low, high = min(values), max(values)
+    if high - low + 1 - len(set(values)) > MAX_GAPS:
+        return None
+    gaps = sorted(set(range(low, high + 1)) - set(values))
+    params.extend([low, high, *gaps])
+    if check.type == "expect_column_values_to_be_in_set":
+        return f"{col} < ? or {col} > ?" + "".join(f" or {col} = ?" for _ in gaps)
+    return f"{col} >= ? and {col} <= ?" + "".join(f" and {col} <> ?" for _ in gaps)
 
 
 def z_score_parts(check: Check, n: int) -> tuple[str, list, str, list]:
@@ -89,15 +120,17 @@ def z_score_parts(check: Check, n: int) -> tuple[str, list, str, list]:
     and ``s``, its parameters): the aggregates ``m{n}``/``sd{n}`` go in one ``select ... from
     table as t`` aliased ``s`` that the whole suite shares."""
     col = f"t.{quote_ident(check.kwargs['column'])}"
+    cond = check.kwargs.get("row_condition")
     agg_params: list = []
-    where = condition_sql(check.kwargs.get("row_condition"), agg_params)
-    aggregates = f"avg({col}) filter (where {where}) as m{n}, stddev_samp({col}) filter (where {where}) as sd{n}"
+    where = condition_sql(cond, agg_params)
+    only = f" filter (where {where})" if cond else ""
+    aggregates = f"avg({col}){only} as m{n}, stddev_samp({col}){only} as sd{n}"
     row_params: list = []
-    row_where = condition_sql(check.kwargs.get("row_condition"), row_params)
+    row_where = f"({condition_sql(cond, row_params)}) and " if cond else ""
     z = f"(({col} - s.m{n}) / s.sd{n})"
     test = f"abs({z}) >= ?" if check.kwargs.get("double_sided", True) else f"{z} >= ?"
     row_params.append(abs(float(check.kwargs["threshold"])))
-    condition = f"({row_where}) and {col} is not null and s.sd{n} is not null and s.sd{n} <> 0 and {test}"
+    condition = f"{row_where}{col} is not null and s.sd{n} is not null and s.sd{n} <> 0 and {test}"
     return aggregates, agg_params + agg_params, condition, row_params
 
 
@@ -196,34 +229,38 @@ def condition_sql(cond, params: list) -> str:
     return f"coalesce({col} {'<>' if op == '!=' else op} ?, false)"
 
 
-def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: list[tuple[int, str, list, str, list]]):
+def fused_table_sql(table: str, rows: list[tuple[int, str, list]], z_scores: list[tuple[int, str, list, str, list]],
+                    values: dict[int, str]):
     """Every row-level and z-score expectation on ``table`` as one scan of it.
 
     Each row gets the list of the indexes of the checks it fails (``rows``: ``(check_idx,
     condition, params)`` from :func:`row_predicate`; ``z_scores``: ``(check_idx, aggregates,
     params, condition, params)`` from :func:`z_score_parts`, whose aggregates are one more
     pass computing every mean and SD at once); only rows failing one of them are kept, and
-    their list is unnested into one row per hit.
+    their list is unnested into one row per hit, beside the flagged cell as text
+    (``values``: check_idx -> a varchar expression over ``t``; NULL for a check not listed).
 
     Returns
     -------
     Compiled
-        ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx``.
+        ``select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value``.
     """
-    cases, conditions, case_params = [], [], []
+    cases, conditions, cells, case_params = [], [], [], []
     for idx, condition, cond_params in [*rows, *((z[0], z[3], z[4]) for z in z_scores)]:
         cases.append(f"case when {condition} then {int(idx)} end")
         conditions.append(f"({condition})")
+        cells.append(values.get(idx, "null"))
         case_params.extend(cond_params)
     source, source_params = f"{table} as t", []
     if z_scores:
         source += f", (select {', '.join(z[1] for z in z_scores)} from {table} as t) as s"
         source_params = [p for z in z_scores for p in z[2]]
-    # The OR of the conditions keeps the offending rows (a cheap filter); only on those is the
-    # list of failed checks built and unnested.
+    # The OR of the conditions keeps the offending rows (a cheap filter); only on those are the
+    # list of failed checks and the list of their cells built and unnested side by side.
     sql = (
-        "select record_id, redcap_event_name, redcap_repeat_instance, check_idx "
-        f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx from {source} "
+        "select record_id, redcap_event_name, redcap_repeat_instance, check_idx, value "
+        f"from (select {KEYS}, unnest([{', '.join(cases)}]) as check_idx, "
+        f"unnest([{', '.join(cells)}]::varchar[]) as value from {source} "
         f"where {' or '.join(conditions)}) where check_idx is not null"
     )
     return Compiled(sql, case_params + source_params + case_params)

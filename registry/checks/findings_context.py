@@ -1,13 +1,15 @@
-"""From findings to data queries: the value, the site and the stable id of each finding.
+"""From the gate's hits to data queries: one finding per cell and rule, with its status, value,
+site and stable id.
 
-After the gate has its findings (``__status``), :func:`add_context` looks up for each one
-the flagged value in the batch (text, or NULL where the field is free text, which is never
-printed), the record's data access group, a ``query_id`` that is the same for the same
-record, event, instance, field and rule in every batch, and the status ``confirmed`` when a
-site confirmed exactly this value (:mod:`registry.queries`). The sentence a site
-coordinator reads comes from :mod:`registry.checks.query_text`. The result is the temp
-table ``__context`` with a ``query`` column.
-"""
+:func:`add_context` keeps one finding per record, event, instance, field and rule of the
+hits, marks it ``new`` or ``open`` against the previous validated batch, and takes its
+flagged value (text, or NULL where the field is free text, which is never printed): read by
+the check's own scan where it could, else looked up in the batch. It adds the record's data
+access group, a ``query_id`` that is the same for the same record, event, instance, field
+and rule in every batch, and the status ``confirmed`` when a site confirmed exactly this
+value (:mod:`registry.queries`). The sentence a site coordinator reads comes from
+:mod:`registry.checks.query_text`. The result is the temp view ``__result``: ``__context``
+with a ``query`` column."""
 
 from __future__ import annotations
 
@@ -24,14 +26,17 @@ KEY_COLUMNS = {"record_id", "redcap_event_name", "redcap_repeat_instance", "redc
 FREE_TEXT_TYPES = {"notes", "file", "descriptive"}
 
 
-def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, dict[str, str]]) -> None:
-    """Create ``__context``: ``__status`` with query_id, site, value, value_key, query (and confirmed).
+def add_context(con, schema: str, checks: dict[str, Check], tables: dict[str, dict[str, str]],
+                labels: Labels, previous: int | None) -> None:
+    """Create ``__context`` (one row per finding of ``__hits``: its check, status against the
+    validated batch ``previous``, query_id, site, value, value_key) and the view ``__result``
+    (``__context`` with each finding's ``query`` sentence).
 
-    ``tables`` maps each table of the batch to its columns and their types (the gate has read them already).
+    ``tables`` maps each table of the batch to its columns and their types and ``labels`` are
+    the batch's field and event labels (the gate has read both already).
     """
-    labels = read_labels(con, schema)
     _fill_values(con, schema, labels, tables)
-    con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records"})
+    con.execute(read_sql("findings_context.sql"), {"records_table": f"{schema}._records", "previous": previous})
     # many findings share field, rule, event and value: one sentence per distinct key
     keys = con.execute("select distinct field, rule, event, value, expectation from __context").fetchall()
     texts = [(*key, compose_query(*key[:4], checks.get(key[4]), labels)) for key in keys]
@@ -52,12 +57,13 @@ def read_labels(con, schema: str) -> Labels:
 
 
 def _fill_values(con, schema: str, labels: Labels, tables: dict[str, dict[str, str]]) -> None:
-    """``__values``: the flagged cell of every finding that points at a column of a form table."""
+    """``__values``: the flagged cell of every finding whose check's scan did not read it
+    (``__checks.scanned``) and that points at a column of a form table; missing-data codes."""
     con.execute("create or replace temp table __values (record_id varchar, event varchar, instance integer, "
                 "field varchar, value varchar, shown boolean)")
-    wanted = {f for (f,) in con.execute("select distinct field from __status").fetchall()} - KEY_COLUMNS
-    if not wanted:
-        return
+    wanted = {f for (f,) in con.execute(
+        "select distinct h.field from __hits as h join __checks as c using (check_idx) "
+        "where not c.scanned and h.record_id is not null").fetchall()} - KEY_COLUMNS
     by_table = {table: [c for c in columns if c in wanted] for table, columns in tables.items()
                 if not table.startswith("_")}
     selects = []  # one select per form table with flagged columns, inserted in one statement
@@ -65,13 +71,14 @@ def _fill_values(con, schema: str, labels: Labels, tables: dict[str, dict[str, s
         if not columns:
             continue
         cases = " ".join(f"when {_literal(c)} then cast(t.{quote_ident(c)} as varchar)" for c in columns)
-        shown = [c for c in columns if not _is_free_text(c, labels)]
+        shown = [c for c in columns if shown_field(c, labels)]
         shown_sql = f"f.field in ({', '.join(_literal(c) for c in shown)})" if shown else "false"
         selects.append(
             f"select f.record_id, f.event, f.instance, f.field, any_value(case f.field {cases} end), "
             f"any_value({shown_sql}) "
-            f"from (select distinct record_id, event, instance, field from __status "
-            f"where field in ({', '.join(_literal(c) for c in columns)})) as f "
+            f"from (select distinct h.record_id, h.event, h.instance, h.field from __hits as h "
+            f"join __checks as c using (check_idx) where not c.scanned "
+            f"and h.field in ({', '.join(_literal(c) for c in columns)})) as f "
             f"join {quote_ident(schema)}.{quote_ident(table)} as t on t.record_id = f.record_id "
             "and t.redcap_event_name is not distinct from f.event "
             "and t.redcap_repeat_instance is not distinct from f.instance "
@@ -80,17 +87,12 @@ def _fill_values(con, schema: str, labels: Labels, tables: dict[str, dict[str, s
     if selects:
         con.execute("insert into __values " + "\nunion all\n".join(selects))
     # A missing-data code (rule I) is NULL in its typed column: the code is the value.
-    con.execute(
-        "insert into __values select m.record_id, m.redcap_event_name, m.redcap_repeat_instance, m.field, "
-        f"any_value(m.code), true from {quote_ident(schema)}._missing_values as m "
-        "semi join __status as s on s.record_id = m.record_id and s.field = m.field "
-        "and s.event is not distinct from m.redcap_event_name "
-        "and s.instance is not distinct from m.redcap_repeat_instance "
-        "anti join __values as v on v.record_id = m.record_id and v.field = m.field "
-        "and v.event is not distinct from m.redcap_event_name "
-        "and v.instance is not distinct from m.redcap_repeat_instance and v.value is not null "
-        "group by all"
-    )
+    con.execute(sqltext.render(read_sql("missing_codes.sql"), missing=f"{quote_ident(schema)}._missing_values"))
+
+
+def shown_field(column: str, labels: Labels) -> bool:
+    """Whether values of ``column`` may be printed in a finding (not free text, not unknown)."""
+    return not _is_free_text(column, labels)
 
 
 def _is_free_text(column: str, labels: Labels) -> bool:

@@ -2,27 +2,32 @@
 
 :func:`run_gate` loads and checks the suites, compiles every expectation to SQL
 (:mod:`registry.checks.compile`) and runs them in one insert: one scan per table for all of
-its row-level and z-score expectations (each row's list of failed checks, unnested), and a
-query each for uniqueness and the suites' own SQL,
-keeps one finding per record, event, instance, field and rule, marks each ``new`` or
-``open`` against the previous validated batch (and lists those ``resolved`` since), and
-stores findings and the run in ``registry.findings`` / ``registry.validation_runs`` in one
-transaction. The batch passes when no ``error`` finding remains.
-"""
+its row-level and z-score expectations (each row's list of failed checks, unnested beside
+the flagged cells), and a query each for uniqueness and the suites' own SQL. One statement
+keeps one finding per record, event, instance, field and rule and marks each ``new`` or
+``open`` against the previous validated batch (those ``resolved`` since are listed);
+findings and the run are stored in ``registry.findings`` / ``registry.validation_runs`` in
+one transaction. The batch passes when no ``error`` finding remains. The run itself keeps
+only counts in Python: the findings are read from the connection when a report needs them."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property, partial
 from pathlib import Path
 
 import duckdb
 
 from registry import resources, sqltext
 from registry.checks.compile import Z_TYPE, compile_check, fused_table_sql, row_predicate, z_score_parts
-from registry.checks.findings_context import add_context
+from registry.checks.findings_context import KEY_COLUMNS, add_context, read_labels, shown_field
+from registry.checks.query_text import Labels
 from registry.checks.suites import Suite, check_complete, check_fresh, load_suites
 from registry.errors import ChecksError
 from registry.sqltext import insert_rows, quote_ident
@@ -31,25 +36,37 @@ read_sql = sqltext.reader("registry.checks")
 
 FINDING_KEYS = ("record_id", "event", "instance", "field", "rule", "severity", "status", "query_id", "site",
                 "value", "query")
+#: Gate runs in this process: the findings a GateResult reads are those of its own run.
+_RUNS = itertools.count(1)
 _ORDER = "case severity when 'error' then 0 else 1 end, record_id, event, instance, field, rule"
 
 
 @dataclass
 class GateResult:
-    """What ``registry validate`` reports."""
+    """What ``registry validate`` reports.
+
+    ``findings`` (one dict per finding, :data:`FINDING_KEYS` and more, in report order) are
+    read from the connection when first used, not by the run itself: read them before the
+    connection closes or runs the gate again.
+    """
 
     batch_id: int
     previous_batch_id: int | None
     passed: bool
     n_errors: int
     n_warnings: int
-    findings: list[dict]
+    n_findings: int
     resolved: list[dict]
     by_rule: list[dict]
     suites: int
     checks: int
     seconds: float
     timings: dict = field(default_factory=dict)
+    _read_findings: Callable[[], list[dict]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def findings(self) -> list[dict]:
+        return self._read_findings() if self._read_findings else []
 
     def to_json(self) -> dict:
         """The ``registry validate --json`` object (the contract)."""
@@ -91,35 +108,46 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, prog
     check_complete(suites, sorted(batch.instrument_rows), checks_dir)
     timings = {"load": time.perf_counter() - started}
     types = table_types(con, batch.schema)
-    _prepare(con, batch.schema, types, suites, only)
+    labels = read_labels(con, batch.schema)
+    run = next(_RUNS)
+    _prepare(con, batch.schema, types, suites, only, labels, run)
     timings["compile"] = time.perf_counter() - started - timings["load"]
     step("checks run")
     t0 = time.perf_counter()
-    con.execute(read_sql("findings_current.sql"))
     previous = _previous_batch(con, batch.batch_id)
-    con.execute(read_sql("findings_status.sql"), {"previous": previous})
-    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types)
-    # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
-    n_errors, n_warnings = con.execute(
-        "select count(*) filter (where severity = 'error' and status <> 'confirmed'), "
-        "count(*) filter (where severity = 'warning' and status <> 'confirmed') from __context"
-    ).fetchone()
-    timings["findings"] = time.perf_counter() - t0
-    step("findings")
-    t0 = time.perf_counter()
-    _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
-    timings["store"] = time.perf_counter() - t0
+    with _settings(con, FINDINGS_SETTINGS):
+        add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types,
+                    labels, previous)
+        by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context group by all order by all")
+        # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
+        n_errors = sum(r["n"] for r in by_rule if r["severity"] == "error" and r["status"] != "confirmed")
+        n_warnings = sum(r["n"] for r in by_rule if r["severity"] == "warning" and r["status"] != "confirmed")
+        timings["findings"] = time.perf_counter() - t0
+        step("findings")
+        t0 = time.perf_counter()
+        _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
+        timings["store"] = time.perf_counter() - t0
     step("stored")
-    findings = _dicts(con, f"select * from __context order by {_ORDER}")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
-    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
-                          "group by all order by all")
     return GateResult(
         batch_id=batch.batch_id, previous_batch_id=previous, passed=n_errors == 0, n_errors=n_errors,
-        n_warnings=n_warnings, findings=findings, resolved=resolved, by_rule=by_rule, suites=len(suites),
-        checks=con.execute("select count(*) from __checks").fetchone()[0],
+        n_warnings=n_warnings, n_findings=sum(r["n"] for r in by_rule), resolved=resolved, by_rule=by_rule,
+        suites=len(suites), checks=con.execute("select count(*) from __checks").fetchone()[0],
         seconds=time.perf_counter() - started, timings=timings,
+        _read_findings=partial(_read_findings, con, run),
     )
+
+
+def _read_findings(con, run: int) -> list[dict]:
+    """The findings of gate run ``run`` on ``con``, in report order (errors first)."""
+    try:
+        current = con.execute("select run from __run").fetchone()[0]
+    except duckdb.Error:
+        current = None
+    if current != run:
+        raise RuntimeError("the findings of this gate run are gone: read them before the connection closes "
+                           "or runs the gate again")
+    return _dicts(con, f"select * from __result order by {_ORDER}")
 
 
 def table_types(con, schema: str) -> dict[str, dict[str, str]]:
@@ -134,10 +162,16 @@ def table_types(con, schema: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def _prepare(con, schema: str, types: dict[str, dict[str, str]], suites: list[Suite], only) -> None:
-    """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row)."""
-    checks, branches, blame, type_hits, fields = [], [], [], [], []
-    fused: dict[str, tuple[list, list]] = {}  # table -> (row-level checks, z-score checks)
+def _prepare(con, schema: str, types: dict[str, dict[str, str]], suites: list[Suite], only, labels: Labels,
+             run: int) -> None:
+    """Fill ``__checks`` (one row per expectation) and ``__hits`` (one row per offending row).
+
+    A hit of a row-level or z-score check carries the flagged cell as text (``value``), read
+    by the same scan; ``__checks.scanned`` says so, ``shown`` whether that field's values may
+    be printed. Other hits get their values looked up later (:mod:`findings_context`).
+    """
+    checks, blame, branches, type_hits = [], [], [], []
+    fused: dict[str, tuple[list, list, dict]] = {}  # table -> (row-level checks, z-score checks, cells)
     for suite in suites:
         columns = types.get(suite.table)
         if columns is None:
@@ -156,40 +190,45 @@ def _prepare(con, schema: str, types: dict[str, dict[str, str]], suites: list[Su
                         "registry checks build --dictionary DICTIONARY --out checks/",
                 )
             idx = len(checks)
-            checks.append((idx, suite.name, check.label, check.rule, check.severity))
+            row = row_predicate(check, columns.get(check.kwargs.get("column"), ""))
+            fusable = row is not None or check.type == Z_TYPE
+            scanned = fusable and check.field in columns and check.field not in KEY_COLUMNS
+            checks.append([idx, f"{suite.name}/{check.label}", check.rule, check.severity, check.field, scanned,
+                           scanned and shown_field(check.field, labels)])
             compiled = compile_check(check, table)
             if compiled is None:
                 if not _type_ok(columns[check.kwargs["column"]], check.kwargs["type_list"]):
-                    type_hits.append((None, None, None, check.field, idx))
+                    type_hits.append((None, None, None, check.field, idx, None))
                 continue
             if check.type == "unexpected_rows_expectation":
                 _check_query(con, compiled.sql, compiled.params, where)
             blame.append((f"select *, {idx} as check_idx from ({compiled.sql})", compiled.params, where))
-            fields.append((idx, check.field))
-            row = row_predicate(check)
-            if row is not None:
-                fused.setdefault(table, ([], []))[0].append((idx, *row))
-            elif check.type == Z_TYPE:
-                fused.setdefault(table, ([], []))[1].append((idx, *z_score_parts(check, idx)))
-            else:  # uniqueness (a join on its own) and the suites' own SQL
-                branches.append(blame[-1][:2])
-    for table, (rows, z_scores) in fused.items():
-        one = fused_table_sql(table, rows, z_scores)
+            if fusable:
+                rows, z_scores, cells = fused.setdefault(table, ([], [], {}))
+                if row is not None:
+                    rows.append((idx, *row))
+                else:
+                    z_scores.append((idx, *z_score_parts(check, idx)))
+                if scanned:
+                    cells[idx] = f"cast(t.{quote_ident(check.field)} as varchar)"
+            else:  # uniqueness (a join on its own) and the suites' own SQL: a query each
+                branches.append((f"select *, {idx} as check_idx, null as value from ({compiled.sql})",
+                                 compiled.params))
+    for table, (rows, z_scores, cells) in fused.items():
+        one = fused_table_sql(table, rows, z_scores, cells)
         branches.append(
             (
-                "select h.record_id, h.redcap_event_name, h.redcap_repeat_instance, f.field, h.check_idx "
-                f"from ({one.sql}) as h join __check_fields as f using (check_idx)",
+                "select h.record_id, h.redcap_event_name, h.redcap_repeat_instance, c.field, h.check_idx, h.value "
+                f"from ({one.sql}) as h join __checks as c using (check_idx)",
                 one.params,
             )
         )
-    con.execute("create or replace temp table __checks (check_idx integer, suite varchar, "
-                "expectation varchar, rule varchar, severity varchar)")
-    insert_rows(con, "__checks", checks)
-    con.execute("update __checks set expectation = suite || '/' || expectation")
-    con.execute("create or replace temp table __check_fields (check_idx integer, field varchar)")
-    insert_rows(con, "__check_fields", fields)
-    con.execute("create or replace temp table __hits (record_id varchar, event varchar, instance integer, "
-                "field varchar, check_idx integer)")
+    # rank: the check a finding keeps when several flag it (errors first, then by name)
+    order = sorted(range(len(checks)), key=lambda i: (checks[i][3] != "error", checks[i][1]))
+    for rank, i in enumerate(order):
+        checks[i].append(rank)
+    _run_script(con, "gate_tables.sql", {"run": run})
+    insert_rows(con, "__checks", [tuple(c) for c in checks])
     if branches:  # one insert: a scan per table for its row-level checks, a query per other check
         try:
             con.execute("insert into __hits " + "\nunion all\n".join(b[0] for b in branches),
@@ -228,6 +267,32 @@ def _check_query(con, sql: str, params: list, where: str) -> None:
                           fix="return record_id, redcap_event_name, redcap_repeat_instance and field")
 
 
+#: DuckDB settings while the findings are built and stored: these statements read tables of
+#: one row per hit or finding, which fit in one or a few of DuckDB's row groups (122,880 rows),
+#: so a second thread has little to share and mostly waits (measured: about 15% less time at
+#: 20,000 patients on 2 cores); every read of them orders its rows itself.
+FINDINGS_SETTINGS = {"threads": 1, "preserve_insertion_order": False}
+
+
+@contextmanager
+def _settings(con, values: dict):
+    """Run a block with these DuckDB settings, then put back what the connection had."""
+    before = {name: con.execute("select current_setting($name)", {"name": name}).fetchone()[0] for name in values}
+    try:
+        for name, value in values.items():
+            con.execute(f"set {name} = {_setting_literal(value)}")
+        yield
+    finally:
+        for name, value in before.items():
+            con.execute(f"set {name} = {_setting_literal(value)}")
+
+
+def _setting_literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(int(value))
+
+
 def _previous_batch(con, batch_id: int) -> int | None:
     return con.execute(
         "select max(batch_id) from registry.validation_runs where batch_id < $b", {"b": batch_id}
@@ -239,9 +304,7 @@ def _store(con, batch_id: int, passed: bool, n_errors: int, n_warnings: int, com
               "passed": passed, "n_errors": n_errors, "n_warnings": n_warnings}
     con.execute("begin transaction")
     try:
-        for statement in _statements("findings_store.sql"):
-            used = set(re.findall(r"\$(\w+)", statement))
-            con.execute(statement, {k: v for k, v in params.items() if k in used})
+        _run_script(con, "findings_store.sql", params)
         con.execute("commit" if commit else "rollback")
     except BaseException:
         from registry import store
@@ -250,9 +313,13 @@ def _store(con, batch_id: int, passed: bool, n_errors: int, n_warnings: int, com
         raise
 
 
-def _statements(name: str) -> list[str]:
+def _run_script(con, name: str, params: dict) -> None:
+    """Each statement of the SQL file ``name``, with the parameters it names."""
     text = "\n".join(line for line in read_sql(name).splitlines() if not line.startswith("--"))
-    return [s.strip() for s in text.split(";") if s.strip()]
+    for statement in (s.strip() for s in text.split(";")):
+        if statement:
+            used = set(re.findall(r"\$(\w+)", statement))
+            con.execute(statement, {k: v for k, v in params.items() if k in used})
 
 
 def _dicts(con, sql: str, params: dict | None = None) -> list[dict]:

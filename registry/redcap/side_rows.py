@@ -54,13 +54,22 @@ Counts = list[tuple[str | None, str | None, dict[str, int]]]
 
 
 def count_values(con, columns: list[str]) -> Counts:
-    """One pass over ``raw``: the non-blank cells of each of ``columns`` per (repeat instrument, event)."""
+    """One pass over ``columns`` of ``raw``: the non-blank cells of each per (repeat instrument, event)."""
     columns = list(dict.fromkeys(columns))
     if not columns:
         return []
     counts = ", ".join(f"count(r.{quote_ident(c)})" for c in columns)
     rows = con.execute(render(read_sql("cell_counts.sql"), counts=counts)).fetchall()
     return [(ri, event, dict(zip(columns, n, strict=True))) for ri, event, *n in rows]
+
+
+def merge_counts(parts: list[Counts]) -> Counts:
+    """The :func:`count_values` of several column lists as one: each (repeat instrument, event) once."""
+    merged: dict[tuple[str | None, str | None], dict[str, int]] = {}
+    for part in parts:
+        for ri, event, n in part:
+            merged.setdefault((ri, event), {}).update(n)
+    return [(ri, event, n) for (ri, event), n in merged.items()]
 
 
 def totals(counts: Counts, form: str) -> dict[str, int]:

@@ -137,15 +137,19 @@ def write_form_tables(con, project: Project, header: list[str], schema: str, dro
 
     counts: dict[str, dict[str, int]] = {}
     written: dict[str, tuple[str, list[int]]] = {}  # form -> its route and typed counts
+    found: list[side_rows.Counts] = []
+    ranges: dict[str, tuple] = {}
     for plan in plans:
         written[plan.form] = create(plan, "true", _params(project, plan.form))
+        # What the table cannot tell, read from the form's export columns right after the table (while
+        # they are in memory: a large export's ``raw`` outgrows DuckDB's memory, and a pass over all of
+        # it reads it back from disk): values where the form cannot be, and the columns that may hold
+        # failed casts or missing-data codes. Only a form with misplaced values is written again.
+        found.append(side_rows.count_values(con, cells[plan.form][0]))
+        ranges |= side_rows.cell_ranges(con, {plan.form: sides[plan.form]}, codes)
         if on_form:
             on_form(plan.form)
-    # Two passes over the export for what the tables cannot tell: values where their form cannot be,
-    # and the columns that may hold failed casts or missing-data codes (after the tables: run first,
-    # they slow them). Only a form with misplaced values (most exports have none) is written again.
-    values = side_rows.count_values(con, [col for names, _fillers in cells.values() for col in names])
-    ranges = side_rows.cell_ranges(con, sides, codes)
+    values = side_rows.merge_counts(found)
     suspect, repeats = misplaced.suspect_forms(project, cells, values)
     for plan in plans:
         if plan.form not in suspect:

@@ -3,5 +3,5 @@
 select min(__row), count(*), arg_min(redcap_data_access_group, __row)
 from raw
 where nullif(trim(redcap_data_access_group), '') is not null
-  and redcap_data_access_group not in (select unnest($known::varchar[]))
+  and not list_contains($known::varchar[], redcap_data_access_group)
 having count(*) > 0

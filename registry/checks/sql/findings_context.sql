@@ -1,9 +1,39 @@
--- Each current finding with what a data query needs: a stable query id, the record's site,
--- the flagged value (text; NULL for free text) and its fingerprint, and 'confirmed' when a
--- site confirmed this very value. Reads __status (findings with new/open) and __values
--- (record, event, instance, field, value, shown) filled from the batch's tables.
+-- Each finding of this run with what a data query needs. One finding per record, event,
+-- instance, field and rule from the raw hits of every check (the check ranked first, i.e.
+-- the most severe, if several agree), 'open' when the previous validated batch had it too,
+-- else 'new'; a stable query id, the record's site, the flagged value (text; NULL for free
+-- text) and its fingerprint, and 'confirmed' when a site confirmed this very value. The
+-- flagged cells (record, event, instance, field, value, shown) come from __values (looked up
+-- in the batch's tables) and from the hits of the checks whose scan read them (__checks.scanned).
 create or replace temp table __context as
-with findings as (
+with firsts as (
+    select h.record_id, h.event, h.instance, h.field, c.rule, min(c.rank) as rank
+    from __hits as h
+    join __checks as c using (check_idx)
+    group by all
+),
+
+previous as (
+    select distinct record_id, event, instance, field, rule
+    from registry.findings
+    where batch_id = $previous
+),
+
+status as (
+    select
+        f.record_id, f.event, f.instance, f.field, f.rule, c.severity, c.expectation,
+        case when p.rule is null then 'new' else 'open' end as status
+    from firsts as f
+    join __checks as c on c.rank = f.rank
+    left join previous as p
+        on p.record_id is not distinct from f.record_id
+        and p.event is not distinct from f.event
+        and p.instance is not distinct from f.instance
+        and p.field = f.field
+        and p.rule = f.rule
+),
+
+findings as (
     select
         s.*,
         'Q' || upper(substr(sha256(concat_ws(
@@ -14,7 +44,7 @@ with findings as (
             s.field,
             s.rule
         )), 1, 12)) as query_id
-    from __status as s
+    from status as s
 ),
 
 sites as (
@@ -25,7 +55,14 @@ sites as (
 
 flagged_values as (
     select record_id, event, instance, field, max(value) as value, bool_or(shown) as shown
-    from __values
+    from (
+        select record_id, event, instance, field, value, shown from __values
+        union all
+        select h.record_id, h.event, h.instance, h.field, h.value, c.shown
+        from __hits as h
+        join __checks as c using (check_idx)
+        where c.scanned
+    )
     group by all
 ),
 

@@ -11,7 +11,7 @@ with previous as (
 final as (
     select p.*, 'resolved' as status
     from previous as p
-    anti join __findings as f
+    anti join __context as f
         on p.record_id is not distinct from f.record_id
         and p.event is not distinct from f.event
         and p.instance is not distinct from f.instance
