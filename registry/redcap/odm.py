@@ -26,11 +26,9 @@ Where REDCap's ODM differs from its CSV exports, and how that is undone here:
 
 The reader is split by concern: :mod:`~registry.redcap.odm_xml` (parsing, errors),
 :mod:`~registry.redcap.odm_metadata` (the project), :mod:`~registry.redcap.odm_records` (the
-records: REDCap's own layout read by DuckDB, anything else streamed one ``SubjectData`` at a
-time by the XML parser), :mod:`~registry.redcap.odm_fast` (REDCap's layout read by DuckDB a line
-at a time and checked against that layout), :mod:`~registry.redcap.odm_table` (those lines into
-the export rows), :mod:`~registry.redcap.odm_shape` (the row and columns a record's forms go to,
-for both ways) and :mod:`~registry.redcap.odm_values` (cells).
+records, streamed one ``SubjectData`` at a time), :mod:`~registry.redcap.odm_fast` (the records
+when they are laid out exactly as REDCap writes them, checked against that grammar and read
+without building XML elements: several times faster) and :mod:`~registry.redcap.odm_values` (cells).
 """
 
 from registry.redcap.odm_metadata import OdmMetadata, apply_options, dictionary_csv, read_odm_project

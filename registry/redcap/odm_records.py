@@ -1,11 +1,10 @@
-"""The records of an ODM export (``ClinicalData``) into the rows a CSV export has.
+"""The records of an ODM export (``ClinicalData``), streamed into the rows a CSV export has.
 
-One row per record × event × repeating instrument × instance, the instance blank unless the
-form or event repeats, the columns in REDCap's order. Records laid out as REDCap writes them are
-read by DuckDB (:mod:`odm_fast`, :mod:`odm_table`); anything else by the XML parser, one
-``SubjectData`` at a time (the file is never held in memory whole), its rows written to a
-temporary CSV file that DuckDB's ``read_csv`` loads. Either way the temp table ``raw`` holds
-the same rows; the header is mapped by :func:`registry.redcap.header.map_header`.
+One ``SubjectData`` at a time (the file is never held in memory whole), by :mod:`odm_fast` when
+the records are laid out as REDCap writes them, else by the XML parser: one row per record ×
+event × repeating instrument × instance, the instance blank unless the form or event repeats,
+the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
+loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
@@ -13,21 +12,34 @@ from __future__ import annotations
 import codecs
 import csv
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.errors import ExportError, InputFileError
-from registry.redcap import odm_table
+from registry.redcap import odm_fast
 from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
-from registry.redcap.odm_fast import NotRegular
+from registry.redcap.odm_fast import Form, NotRegular
 from registry.redcap.odm_metadata import OdmMetadata, read_metadata
-from registry.redcap.odm_shape import Flat, event_of, header, local, row_key
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
-from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, iterparse, local_name
+from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, iterparse, local_name, strip_prefix
 from registry.redcap.project import Project
 from registry.sqltext import quote_name
 
-Form = tuple[dict[str, str] | None, dict[str, str], dict[str, str]]  # (event attrs, form attrs, cells)
+CLASSIC_EVENT = "event_1_arm_1"  # what REDCap names the one event of a classic project
+
+
+@dataclass
+class _Flat:
+    """What the flattening saw, for choosing the pseudo columns of the header."""
+
+    events: bool = False
+    repeats: bool = False
+    dag: bool = False
+    extras: dict[str, None] = field(default_factory=dict)
+    subjects: int = 0
+    rows: int = 0
+    row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, its key, form OID, its key) -> row key
 
 
 def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[Form]]:
@@ -69,10 +81,43 @@ def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[F
     return attrs(subject), forms
 
 
+def _local(names: dict[str, str]) -> dict[str, str]:
+    return {k.rsplit(":", 1)[-1]: v for k, v in names.items()}
+
+
+def _event(event_attrs: dict[str, str] | None, meta: OdmMetadata) -> tuple[str | None, str]:
+    """A StudyEventData's event (None in a classic project or outside any event) and its repeat key."""
+    if event_attrs is None:
+        return None, "1"
+    ea = _local(event_attrs)
+    event = ea.get("UniqueEventName") or strip_prefix(ea.get("StudyEventOID", ""), "Event.")
+    if not meta.longitudinal and event == CLASSIC_EVENT:
+        event = None
+    return event or None, ea.get("StudyEventRepeatKey") or "1"
+
+
+def _row_key(meta: OdmMetadata, event: str | None, event_key: str, form_oid: str, form_key: str,
+             where: str) -> tuple[str | None, str | None, str | None]:
+    """The row a form's values go to: (event, repeating instrument, instance)."""
+    form = strip_prefix(form_oid, "Form.")
+    if meta.repeats_event(event):
+        return (event, None, event_key)
+    if meta.repeats_form(event, form):
+        return (event, form, form_key)
+    for what, k in (("instrument", form_key), ("event", event_key)):
+        if k not in ("", "1"):
+            raise ExportError(
+                f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
+                where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
+                fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
+                    "setup comes with the data, or pass --repeating with the repeating instruments export")
+    return (event, None, None)
+
+
 def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata, rid: str,
-                  flat: Flat) -> list[dict[str, str]]:
+                  flat: _Flat) -> list[dict[str, str]]:
     """One record's attributes and forms -> its export rows, in order (record × event × instrument × instance)."""
-    a = local(subject)
+    a = _local(subject)
     record = a.get("SubjectKey", "")
     where = f"{meta.path}, SubjectData {record or '#' + str(flat.subjects)}"
     if not record.strip():
@@ -82,13 +127,13 @@ def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata,
     for event_attrs, form_attrs, cells in forms:
         if event_attrs is not last:
             last = event_attrs
-            event, event_key = event_of(event_attrs, meta)
+            event, event_key = _event(event_attrs, meta)
         form_oid = form_attrs.get("FormOID", "")
         form_key = form_attrs.get("FormRepeatKey") or "1"
         at = (event, event_key, form_oid, form_key)
         key = flat.row_keys.get(at)
         if key is None:
-            key = flat.row_keys[at] = row_key(meta, event, event_key, form_oid, form_key, where)
+            key = flat.row_keys[at] = _row_key(meta, event, event_key, form_oid, form_key, where)
         rows.setdefault(key, {}).update(cells)
     dag = a.get("DataAccessGroup") or next(
         (r["redcap_data_access_group"] for r in rows.values() if r.get("redcap_data_access_group")), None)
@@ -170,51 +215,36 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     source = Path(source)
     with tempfile.TemporaryDirectory(prefix="registry-odm-") as tmp:
         path = Path(tmp) / "rows.csv"
-        try:
-            try:  # REDCap's own layout, read by DuckDB; anything else with the XML parser
-                meta, (rid, flat, fast) = _fast_records(con, source, encoding, project, Path(tmp))
-            except NotRegular:
-                odm_table.drop(con)
-                meta, rid, rows, flat = _write_rows(path, _parsed_records(source, encoding), source, project)
-                fast = None
-            if flat.rows == 0:
-                raise InputFileError("the ODM export holds no records (no SubjectData in ClinicalData)",
-                                     where=str(info.path),
-                                     fix="export the project with its data ('CDISC ODM (XML) — project metadata "
-                                         "and data'), with records selected")
-            known = {rid, *PSEUDO_COLUMNS, *meta.columns}
-            flat.extras = dict.fromkeys(odm_table.extras(con, fast, known) if fast
-                                        else (c for c in rows.columns if c not in known))
-            raw = header(meta, rid, flat)
-            mapped = map_header(list(raw), project, info.path, ignore_extra, info)
-            keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
-            if fast:
-                odm_table.create_raw(con, fast, keep)
-            else:
-                _load_rows(con, path, rows, keep)
-        finally:
-            odm_table.drop(con)
-    header_out = [m for _r, m in keep]
-    commas = read_decimal_commas(con, project, header_out)
+        try:  # REDCap's own layout, read without building elements; anything else with the XML parser
+            meta, rid, rows, flat = _write_rows(path, _fast_records(source, encoding), source, project)
+        except NotRegular:
+            meta, rid, rows, flat = _write_rows(path, _parsed_records(source, encoding), source, project)
+        if flat.rows == 0:
+            raise InputFileError("the ODM export holds no records (no SubjectData in ClinicalData)",
+                                 where=str(info.path),
+                                 fix="export the project with its data ('CDISC ODM (XML) — project metadata "
+                                     "and data'), with records selected")
+        known = {rid, *PSEUDO_COLUMNS, *meta.columns}
+        flat.extras = dict.fromkeys(c for c in rows.columns if c not in known)
+        raw = _header(meta, rid, flat)
+        mapped = map_header(list(raw), project, info.path, ignore_extra, info)
+        keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
+        select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
+        con.execute(
+            f"create or replace temp table raw as select row_number() over () as __row, {select} from "
+            "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', quote = '\"', "
+            f"escape = '\"', max_line_size = 100000000, {rows.read_options()})",
+            {"path": str(path), "columns": {c: "VARCHAR" for c in rows.columns}},
+        )
+    header = [m for _r, m in keep]
+    commas = read_decimal_commas(con, project, header)
     if commas:
         info.notes.append(decimal_comma_note(commas))
-    return header_out
+    return header
 
 
-def _load_rows(con, path: Path, rows: _RowFile, keep: list[tuple[str, str]]) -> None:
-    """The row file written from the XML parser's records into ``raw``."""
-    select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
-    con.execute(
-        f"create or replace temp table raw as select row_number() over () as __row, {select} from "
-        "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', quote = '\"', "
-        f"escape = '\"', max_line_size = 100000000, {rows.read_options()})",
-        {"path": str(path), "columns": {c: "VARCHAR" for c in rows.columns}},
-    )
-
-
-def _fast_records(con, source: Path, encoding: str | None, project: Project, tmp: Path):
-    """The metadata (as :func:`_parsed_records` chooses it), then the records as REDCap lays them
-    out, read into DuckDB by :mod:`odm_table` (record ID field, what was seen, the rows)."""
+def _fast_records(source: Path, encoding: str | None):
+    """The metadata (as :func:`_parsed_records` chooses it), then each record by :mod:`odm_fast`."""
     try:
         if encoding and codecs.lookup(encoding).name != "utf-8":
             raise NotRegular("not UTF-8")
@@ -227,14 +257,9 @@ def _fast_records(con, source: Path, encoding: str | None, project: Project, tmp
             break
         if event == "end" and name == "Study" and (meta is None or not meta.has_metadata):
             meta = read_metadata(el, source)
-    rid = project.dictionary.record_id_field
-    if meta is None:  # no Study at all: as _write_rows takes it
-        meta = OdmMetadata(path=source)
-    else:
-        meta.repeating |= _given_repeating(project, meta)
-        rid = meta.record_id_field or rid
-    yield meta
-    yield (rid, *odm_table.read_rows(con, source, meta, rid, tmp))
+    if meta is not None:
+        yield meta
+    yield from odm_fast.subjects(source, meta.datetime_items if meta else set())
 
 
 def _parsed_records(source: Path, encoding: str | None):
@@ -252,7 +277,7 @@ def _parsed_records(source: Path, encoding: str | None):
 def _write_rows(path: Path, records, source: Path, project: Project):
     """The records as CSV rows in ``path``; the metadata, record ID field, row file and what was seen."""
     meta = OdmMetadata(path=source)
-    flat = Flat()
+    flat = _Flat()
     rid = project.dictionary.record_id_field
     rows = None
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -277,3 +302,18 @@ def _given_repeating(project: Project, meta: OdmMetadata) -> set[tuple[str | Non
     if not meta.longitudinal:
         given = {(None, form) for _event, form in given if form}
     return given
+
+
+def _header(meta: OdmMetadata, rid: str, flat: _Flat) -> list[str]:
+    """Export columns in REDCap's CSV order: record ID, pseudo columns, then the items form by form."""
+    head = [rid]
+    if meta.longitudinal or flat.events:
+        head.append("redcap_event_name")
+    if meta.repeating or flat.repeats:
+        head += ["redcap_repeat_instrument", "redcap_repeat_instance"]
+    if "redcap_data_access_group" in meta.columns or flat.dag:
+        head.append("redcap_data_access_group")
+    if "redcap_survey_identifier" in meta.columns:
+        head.append("redcap_survey_identifier")
+    rest = dict.fromkeys([*meta.columns, *flat.extras])
+    return head + [c for c in rest if c not in head]
