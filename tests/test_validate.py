@@ -249,27 +249,3 @@ def test_a_gate_run_reads_its_findings_from_the_connection_and_only_its_own(tmp_
             unread.findings  # noqa: B018 - a later run on the connection replaced them
     finally:
         con.close()
-
-
-def test_a_small_batch_is_checked_with_one_thread_and_the_connection_keeps_its_own(tmp_path, monkeypatch):
-    from registry.checks import gate
-
-    db = registry_copy(tmp_path, "sample_export.csv")
-    con = store.connect(db)
-    seen = []
-    real_add_context = gate.add_context
-
-    def add_context(con, *args):
-        seen.append(con.execute("select current_setting('threads')").fetchone()[0])
-        return real_add_context(con, *args)
-
-    monkeypatch.setattr(gate, "add_context", add_context)
-    try:
-        con.execute("set threads = 3")
-        run_gate(con, CHECKS, store=False)
-        monkeypatch.setattr(gate, "ONE_THREAD_ROWS", 0)  # as for a batch of a million rows or more
-        run_gate(con, CHECKS, store=False)
-        assert con.execute("select current_setting('threads')").fetchone()[0] == 3
-    finally:
-        con.close()
-    assert seen == [1, 3]

@@ -16,7 +16,6 @@ import itertools
 import re
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -107,28 +106,27 @@ def run_gate(con, checks_dir: str | Path, *, store: bool = True, only=None, prog
     check_fresh(suites, batch.dictionary_sha256, batch.batch_id)
     check_complete(suites, sorted(batch.instrument_rows), checks_dir)
     timings = {"load": time.perf_counter() - started}
-    with _threads_for(con, sum(batch.instrument_rows.values())):
-        types = table_types(con, batch.schema)
-        labels = read_labels(con, batch.schema)
-        run = next(_RUNS)
-        _prepare(con, batch.schema, types, suites, only, labels, run)
-        timings["compile"] = time.perf_counter() - started - timings["load"]
-        step("checks run")
-        t0 = time.perf_counter()
-        previous = _previous_batch(con, batch.batch_id)
-        add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types,
-                    labels, previous)
-        by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
-                              "group by all order by all")
-        # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
-        n_errors = sum(r["n"] for r in by_rule if r["severity"] == "error" and r["status"] != "confirmed")
-        n_warnings = sum(r["n"] for r in by_rule if r["severity"] == "warning" and r["status"] != "confirmed")
-        timings["findings"] = time.perf_counter() - t0
-        step("findings")
-        t0 = time.perf_counter()
-        _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
-        timings["store"] = time.perf_counter() - t0
-        step("stored")
+    types = table_types(con, batch.schema)
+    labels = read_labels(con, batch.schema)
+    run = next(_RUNS)
+    _prepare(con, batch.schema, types, suites, only, labels, run)
+    timings["compile"] = time.perf_counter() - started - timings["load"]
+    step("checks run")
+    t0 = time.perf_counter()
+    previous = _previous_batch(con, batch.batch_id)
+    add_context(con, batch.schema, {f"{s.name}/{c.label}": c for s in suites for c in s.checks}, types,
+                labels, previous)
+    by_rule = _dicts(con, "select rule, severity, status, count(*) as n from __context "
+                          "group by all order by all")
+    # A finding a site confirmed (same value) is kept and listed, but blocks nothing.
+    n_errors = sum(r["n"] for r in by_rule if r["severity"] == "error" and r["status"] != "confirmed")
+    n_warnings = sum(r["n"] for r in by_rule if r["severity"] == "warning" and r["status"] != "confirmed")
+    timings["findings"] = time.perf_counter() - t0
+    step("findings")
+    t0 = time.perf_counter()
+    _store(con, batch.batch_id, n_errors == 0, n_errors, n_warnings, commit=store)
+    timings["store"] = time.perf_counter() - t0
+    step("stored")
     resolved = _dicts(con, read_sql("findings_resolved.sql"), {"previous": previous}) if previous else []
     return GateResult(
         batch_id=batch.batch_id, previous_batch_id=previous, passed=n_errors == 0, n_errors=n_errors,
@@ -266,28 +264,6 @@ def _check_query(con, sql: str, params: list, where: str) -> None:
     if len(cols) != 4:
         raise ChecksError("the expectation's SQL must return 4 columns", where=where,
                           fix="return record_id, redcap_event_name, redcap_repeat_instance and field")
-
-
-#: A batch with fewer rows than this in its form tables is checked with one DuckDB thread.
-#: DuckDB shares a scan between threads by row groups (122,880 rows): such a batch gives most
-#: of the gate's statements one or two row groups, and a second thread mostly waits (measured
-#: at 20,000 patients, 592,000 rows, 2 shared cores: about 10% less wall and CPU time over 10
-#: alternating rounds). Larger batches keep the connection's threads.
-ONE_THREAD_ROWS = 1_000_000
-
-
-@contextmanager
-def _threads_for(con, rows: int):
-    """One DuckDB thread for a small batch (:data:`ONE_THREAD_ROWS`), then the connection's own."""
-    if rows >= ONE_THREAD_ROWS:
-        yield
-        return
-    before = int(con.execute("select current_setting('threads')").fetchone()[0])
-    con.execute("set threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"set threads = {before}")
 
 
 def _previous_batch(con, batch_id: int) -> int | None:
