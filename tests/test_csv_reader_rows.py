@@ -8,7 +8,7 @@ import io
 import duckdb
 from conftest import SAMPLE
 
-from registry.redcap import csv_reader
+from registry.redcap import raw_rows
 from registry.redcap.export import read_export
 from registry.redcap.project import load_default_project
 
@@ -25,12 +25,12 @@ def test_rows_are_numbered_in_file_order_with_multi_line_values(tmp_path):
     read_export(con, export, load_default_project())
     rows = con.execute("select __row, record_id, redcap_event_name from raw order by rowid").fetchall()
     assert rows == expected
-    assert csv_reader.renumber_if_out_of_order(con) is False
+    assert raw_rows.renumber_if_out_of_order(con) is False
 
 
 def test_rows_out_of_table_order_are_renumbered():
     con = duckdb.connect()
     con.execute("create temp table raw as select 10 - i as __row, 'R' || i as record_id from range(5) t(i)")
-    assert csv_reader.renumber_if_out_of_order(con) is True
+    assert raw_rows.renumber_if_out_of_order(con) is True
     assert con.execute("select __row, record_id from raw order by rowid").fetchall() == [
         (1, "R0"), (2, "R1"), (3, "R2"), (4, "R3"), (5, "R4")]

@@ -383,7 +383,7 @@ def test_the_flat_rows_of_the_russian_odm_have_the_columns_of_a_csv_export_in_or
     expected = ["record_id"] + [c.name for form in dic.forms for c in form_columns(dic, form)]
     assert info.columns == expected
     added = ["redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]  # blank key columns
-    assert [r[0] for r in con.execute("describe raw").fetchall()] == ["__row", *expected, *added]
+    assert [r[0] for r in con.execute("describe raw").fetchall()] == [*expected, "__row", *added]
     assert "shareresult_q14___999" in info.columns
     assert con.execute("select record_id, shareresult_q14___1, refuse from raw order by __row").fetchall() == [
         ("AAAA", "0", None), ("BBBB", "0", None), ("CCCC", "0", None),

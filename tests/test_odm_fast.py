@@ -127,9 +127,9 @@ def test_the_values_of_the_fast_reader_are_decoded_as_the_parser_decodes_them(tm
     path = tmp_path / "project.xml"
     path.write_bytes(CASES["entities and character references"](MINI).replace("\n", "\r\n").encode("utf-8"))
     rows, header, _notes = _load(path, False, monkeypatch)
-    weights = [r[header.index("weight") + 1] for r in rows]  # + 1: __row is the first column
+    weights = [r[header.index("weight")] for r in rows]  # __row is the last column
     assert "a & b <c> \"q\" 's' éA\nend" in weights
-    comments = [r[header.index("comments") + 1] for r in rows if r[header.index("comments") + 1]]
+    comments = [r[header.index("comments")] for r in rows if r[header.index("comments")]]
     assert comments == ["first line\nsecond line"]
 
 
@@ -155,7 +155,7 @@ def test_an_item_written_twice_in_a_row_keeps_its_last_value_as_the_xml_parser_d
     path.write_bytes(CASES["an item written twice with two values, in one form and in two forms of one row"](MINI)
                      .encode("utf-8"))
     rows, header, _notes = _load(path, False, monkeypatch)
-    dobs = [r[header.index("dob") + 1] for r in rows if r[header.index("record_id") + 1] == "101"]
+    dobs = [r[header.index("dob")] for r in rows if r[header.index("record_id")] == "101"]
     assert "1980-01-01" in dobs and "1970-05-06" not in dobs
 
 
@@ -163,7 +163,7 @@ def test_a_multi_line_value_keeps_its_line_breaks_blank_line_and_tab(tmp_path, m
     path = tmp_path / "project.xml"
     path.write_bytes(CASES["a multi-line value with a blank line, attributes on several lines"](MINI).encode("utf-8"))
     rows, header, _notes = _load(path, False, monkeypatch)
-    comments = [r[header.index("comments") + 1] for r in rows if r[header.index("comments") + 1]]
+    comments = [r[header.index("comments")] for r in rows if r[header.index("comments")]]
     assert comments == ["first line\n\n  second\tline\n"]
 
 

@@ -14,6 +14,7 @@ from registry.errors import CsvFormatError, InputFileError
 from registry.redcap import csv_text
 from registry.redcap.header import map_header
 from registry.redcap.project import Project
+from registry.redcap.raw_rows import number_rows
 from registry.redcap.rawfile import ENCODING_FIX, ExportInfo, utf8_source
 from registry.sqltext import quote_ident
 
@@ -41,33 +42,11 @@ def _load(con, source: Path, display: Path, project: Project, info: ExportInfo, 
         )
     except Exception as exc:  # duckdb raises InvalidInputException / ConversionException
         raise _csv_error(exc, display) from None
-    _number_rows(con)
+    number_rows(con)
     for name in read_names:
         if name.startswith("__ignored_"):
             con.execute(f"alter table raw drop column {quote_ident(name)}")
     return [h for h in header if h not in info.ignored_columns]
-
-
-def _number_rows(con) -> None:
-    """Add ``__row``, the 1-based data row, to ``raw``.
-
-    A column filled from a sequence costs less than ``row_number() over ()`` in the read (which
-    makes the order-preserving read stream through one window); the column is filled row group
-    by row group in table order, which :func:`renumber_if_out_of_order` confirms.
-    """
-    con.execute("create or replace temp sequence __raw_rows start 1")
-    con.execute("alter table raw add column __row bigint default nextval('__raw_rows')")
-    con.execute("alter table raw alter column __row drop default")
-    con.execute("drop sequence __raw_rows")
-    renumber_if_out_of_order(con)
-
-
-def renumber_if_out_of_order(con) -> bool:
-    """Make ``__row`` the row's place in ``raw`` (a copy of the table) unless it is already; True if it was not."""
-    if con.execute("select bool_and(__row = rowid + 1) from raw").fetchone()[0] is not False:
-        return False
-    con.execute("create or replace temp table raw as select * replace (rowid + 1 as __row) from raw")
-    return True
 
 
 def _read_header(source: Path, display: Path) -> tuple[list[str], str]:

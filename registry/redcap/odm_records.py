@@ -24,6 +24,7 @@ from registry.redcap.odm_metadata import OdmMetadata, read_metadata
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
 from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, iterparse, local_name, strip_prefix
 from registry.redcap.project import Project
+from registry.redcap.raw_rows import number_rows
 from registry.sqltext import quote_name
 
 CLASSIC_EVENT = "event_1_arm_1"  # what REDCap names the one event of a classic project
@@ -231,11 +232,12 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
         keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
         select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
         con.execute(
-            f"create or replace temp table raw as select row_number() over () as __row, {select} from "
+            f"create or replace temp table raw as select {select} from "
             "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', quote = '\"', "
             f"escape = '\"', max_line_size = 100000000, {rows.read_options()})",
             {"path": str(path), "columns": {c: "VARCHAR" for c in rows.columns}},
         )
+        number_rows(con)
     header = [m for _r, m in keep]
     commas = read_decimal_commas(con, project, header)
     if commas:
