@@ -194,11 +194,24 @@ def test_no_worker_process_or_temporary_file_is_left(tmp_path, monkeypatch, chan
     assert list(temp.iterdir()) == []
 
 
-def test_a_worker_that_cannot_start_leaves_the_file_to_one_process(tmp_path, monkeypatch):
+@pytest.mark.parametrize("executable", ["/bin/false", "/no/such/python"])
+def test_a_worker_that_fails_or_cannot_start_leaves_the_file_to_one_process(tmp_path, monkeypatch, executable):
     path = _bench_odm(tmp_path)
     _split(monkeypatch, None)
     one = _raw(path)
     seen = _split(monkeypatch, 2)
-    monkeypatch.setattr(sys, "executable", "/bin/false")
+    monkeypatch.setattr(sys, "executable", executable)
     assert _raw(path) == one
     assert seen == [2]
+
+
+def test_a_worker_finds_this_package_without_pythonpath_or_the_working_directory(tmp_path, monkeypatch):
+    path = _bench_odm(tmp_path)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    seen = _split(monkeypatch, 2)
+    read = odm_parts.read_parts
+    parts = []
+    monkeypatch.setattr(odm_parts, "read_parts", lambda jobs: parts.extend(read(jobs)) or parts)
+    _raw(path)
+    assert seen == [2] and len(parts) == 2 and parts[1].rows > 0

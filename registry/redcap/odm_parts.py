@@ -33,7 +33,7 @@ from pathlib import Path
 from registry.redcap import odm_fast
 from registry.redcap.odm_fast import NotRegular
 from registry.redcap.odm_metadata import OdmMetadata
-from registry.redcap.odm_rows import Flat, RowFile, subject_rows
+from registry.redcap.odm_rows import Flat, RowFile, write_subject
 
 SPLIT_BYTES = 16 << 20  # ClinicalData below this is read by one process (a worker takes ~0.3 s to start)
 PARTS: int | None = None  # parts of a large ClinicalData; None: the DuckDB connection's threads
@@ -127,12 +127,18 @@ def read_parts(jobs: list[Job]) -> list[PartRows]:
     :class:`PartFailed` if a worker failed otherwise; the workers are always ended.
     """
     workers = []
+    # the worker imports this very package, wherever this process found it
+    path = os.pathsep.join([str(Path(__file__).parents[2]), *filter(None, [os.environ.get("PYTHONPATH")])])
     try:
         for job in jobs[1:]:
             given = job.out.with_suffix(".job")
             given.write_bytes(pickle.dumps(job))
-            workers.append(subprocess.Popen([sys.executable, "-m", __name__, str(given)],
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
+            try:
+                workers.append(subprocess.Popen([sys.executable, "-m", __name__, str(given)],
+                                                env={**os.environ, "PYTHONPATH": path},
+                                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
+            except OSError as e:
+                raise PartFailed(f"a worker cannot start: {e}") from None
         out = [read_part(jobs[0])]
         for process in workers:
             said = process.stdout.read()
@@ -160,10 +166,7 @@ def read_part(job: Job) -> PartRows:
     with job.out.open("w", encoding="utf-8", newline="") as fh:
         rows = RowFile(fh, job.columns)
         for subject, forms in records:
-            flat.subjects += 1
-            for row in subject_rows(subject, forms, job.meta, job.rid, flat):
-                rows.write(row)
-                flat.rows += 1
+            write_subject(rows, subject, forms, job.meta, job.rid, flat)
     return PartRows(job.out, rows.columns, rows.ragged, flat.rows, flat.subjects, flat.events, flat.repeats,
                     flat.dag)
 

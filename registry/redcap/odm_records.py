@@ -1,10 +1,11 @@
 """The records of an ODM export (``ClinicalData``), streamed into the rows a CSV export has.
 
 One ``SubjectData`` at a time (the file is never held in memory whole), by :mod:`odm_fast` when
-the records are laid out as REDCap writes them, else by the XML parser: one row per record ×
+the records are laid out as REDCap writes them (a large file in parts, one process per core:
+:mod:`odm_parts`), else by the XML parser: one row per record ×
 event × repeating instrument × instance, the instance blank unless the form or event repeats,
-the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
-loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
+the columns in REDCap's order. The rows go to temporary CSV files that DuckDB's ``read_csv``
+loads, in order, into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
 from registry.redcap.odm_fast import Form, NotRegular
 from registry.redcap.odm_metadata import OdmMetadata, read_metadata
-from registry.redcap.odm_rows import Flat, RowFile, subject_rows
+from registry.redcap.odm_rows import Flat, RowFile, write_subject
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
 from registry.redcap.odm_xml import attrs, iter_subjects, iterparse, local_name
 from registry.redcap.project import Project
@@ -198,10 +199,7 @@ def _write_rows(path: Path, records, source: Path, project: Project) -> _Rows:
                 continue
             if rows is None:
                 rows = RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
-            flat.subjects += 1
-            for row in subject_rows(*item, meta, rid, flat):
-                rows.write(row)
-                flat.rows += 1
+            write_subject(rows, *item, meta, rid, flat)
     if rows is None:
         return _Rows(meta, rid, flat, [str(path)], [], "")
     return _Rows(meta, rid, flat, [str(path)], rows.columns, rows.read_options())

@@ -150,3 +150,12 @@ class RowFile:
     def read_options(self) -> str:
         """read_csv options for the file (DuckDB pads short rows only when it reads in one thread)."""
         return "null_padding = true, parallel = false" if self.ragged else "parallel = true"
+
+
+def write_subject(rows: RowFile, subject: dict[str, str], forms: list[Form], meta: OdmMetadata, rid: str,
+                  flat: Flat) -> None:
+    """One record's rows into ``rows``, counted in ``flat``."""
+    flat.subjects += 1
+    for row in subject_rows(subject, forms, meta, rid, flat):
+        rows.write(row)
+        flat.rows += 1
