@@ -45,7 +45,8 @@ def _grammar(value: str) -> re.Pattern:
     backtracking state, which makes it about twice as fast.
     """
     attrs = rf"(?:[ \t\n]++{_NAME}=\"{value}\")*+"
-    item = rf"<ItemData ItemOID=\"[\w.-]++\" Value=\"{value}\"/>"
+    # [A-Za-z0-9_.\-\w] is [\w.-] (the same characters) with the ASCII ones listed first: matched faster
+    item = rf"<ItemData ItemOID=\"[A-Za-z0-9_.\-\w]++\" Value=\"{value}\"/>"
     group = rf"<ItemGroupData{attrs}>{_S}(?:{item}{_S})*+</ItemGroupData>{_S}"
     form = rf"<FormData{attrs}>{_S}(?:{group})*+</FormData>{_S}"
     event = rf"<StudyEventData{attrs}>{_S}(?:{form})*+</StudyEventData>{_S}"

@@ -14,9 +14,10 @@ Why processes and not threads: the reading is Python (regular expressions, the r
 holds the GIL. Why a worker is a fresh interpreter (``python -m registry.redcap.odm_parts JOB``)
 and not :mod:`multiprocessing`: its 'spawn' and 'forkserver' run the main script again in the
 worker (a script without a ``__main__`` guard would ingest again), and 'fork' copies a process
-whose DuckDB threads may hold locks. Measured with an open DuckDB connection that had run a
-query: a worker reads its job 0.27-0.33 s after 'spawn' (0.24 s 'forkserver', 0.01 s 'fork');
-meanwhile this process reads the first part. Why not ``ProcessPoolExecutor``: when a part fails
+whose DuckDB threads may hold locks. Measured: the worker has imported what it needs 0.12-0.13 s
+after it is started; with an open DuckDB connection that had run a query, a multiprocessing
+worker was running 0.27-0.33 s after 'spawn', 0.24 s after 'forkserver', 0.01 s after 'fork'.
+Meanwhile this process reads the first part. Why not ``ProcessPoolExecutor``: when a part fails
 the others are ended at once, where the executor of Python 3.11 waits for running tasks.
 """
 
@@ -35,7 +36,7 @@ from registry.redcap.odm_fast import NotRegular
 from registry.redcap.odm_metadata import OdmMetadata
 from registry.redcap.odm_rows import Flat, RowFile, write_subject
 
-SPLIT_BYTES = 16 << 20  # ClinicalData below this is read by one process (a worker takes ~0.3 s to start)
+SPLIT_BYTES = 16 << 20  # ClinicalData below this is read by one process (~0.35 s; a worker starts in ~0.13 s)
 PARTS: int | None = None  # parts of a large ClinicalData; None: the DuckDB connection's threads
 TAG = b"<SubjectData"
 
