@@ -33,7 +33,7 @@ class NotRegular(Exception):
 
 
 _S = r"[ \t\n]*+"
-_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
+_NAME = r"[A-Za-z_][A-Za-z0-9_.\-\w]*(?::[A-Za-z_][A-Za-z0-9_.\-\w]*)?"  # [\w.-], ASCII first (see item)
 _CHAR = r"[^\"<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # in an attribute value, but for an entity
 _ENTITY = r"&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"
 
