@@ -34,10 +34,13 @@ def sniff_format(path: Path, head: bytes) -> str:
 
 
 def read_export(con, path: str | Path, project: Project, *, encoding: str | None = None,
-                ignore_extra: bool = False, export_format: str = "auto", sha256: str | None = None) -> ExportInfo:
+                ignore_extra: bool = False, export_format: str = "auto", sha256: str | None = None,
+                memory_limit: str | None = None) -> ExportInfo:
     """Load an export into the temp table ``raw`` of ``con`` and check its structure.
 
-    ``sha256`` is the file's hash when the caller has already computed it.
+    ``sha256`` is the file's hash when the caller has already computed it; ``memory_limit`` the
+    connection's (DuckDB cannot report it exactly), lifted while a small file is read and put back
+    (:mod:`~registry.redcap.read_memory`).
     """
     path = Path(path)
     head = check_file(path)
@@ -50,7 +53,8 @@ def read_export(con, path: str | Path, project: Project, *, encoding: str | None
     elif kind == "json":
         header = load_json(con, path, project, info, encoding=encoding)
     else:
-        header = load_csv(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
+        header = load_csv(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding,
+                          memory_limit=memory_limit)
     info.columns = header
     raw_checks.check_rows(con, path, project, info)
     mode = export_format if export_format != "auto" else (
