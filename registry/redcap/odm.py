@@ -28,7 +28,9 @@ The reader is split by concern: :mod:`~registry.redcap.odm_xml` (parsing, errors
 :mod:`~registry.redcap.odm_metadata` (the project), :mod:`~registry.redcap.odm_records` (the
 records, streamed one ``SubjectData`` at a time), :mod:`~registry.redcap.odm_fast` (the records
 when they are laid out exactly as REDCap writes them, checked against that grammar and read
-without building XML elements: several times faster) and :mod:`~registry.redcap.odm_values` (cells).
+without building XML elements: several times faster), :mod:`~registry.redcap.odm_parts` (a large
+file's records read that way in parts, one process per core), :mod:`~registry.redcap.odm_rows`
+(a record's forms -> its export rows, written as CSV lines) and :mod:`~registry.redcap.odm_values` (cells).
 """
 
 from registry.redcap.odm_metadata import OdmMetadata, apply_options, dictionary_csv, read_odm_project

@@ -1,46 +1,32 @@
 """The records of an ODM export (``ClinicalData``), streamed into the rows a CSV export has.
 
 One ``SubjectData`` at a time (the file is never held in memory whole), by :mod:`odm_fast` when
-the records are laid out as REDCap writes them, else by the XML parser: one row per record ×
+the records are laid out as REDCap writes them (a large file in parts, one process per core:
+:mod:`odm_parts`), else by the XML parser: one row per record ×
 event × repeating instrument × instance, the instance blank unless the form or event repeats,
-the columns in REDCap's order. The rows go to a temporary CSV file that DuckDB's ``read_csv``
-loads into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
+the columns in REDCap's order. The rows go to temporary CSV files that DuckDB's ``read_csv``
+loads, in order, into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from registry.errors import ExportError, InputFileError
-from registry.redcap import odm_fast
+from registry.errors import InputFileError
+from registry.redcap import odm_fast, odm_parts
 from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
 from registry.redcap.odm_fast import Form, NotRegular
 from registry.redcap.odm_metadata import OdmMetadata, read_metadata
+from registry.redcap.odm_rows import Flat, RowFile, write_subject
 from registry.redcap.odm_values import cell_value, decimal_comma_note, read_decimal_commas
-from registry.redcap.odm_xml import ODM_FIX, attrs, iter_subjects, iterparse, local_name, strip_prefix
+from registry.redcap.odm_xml import attrs, iter_subjects, iterparse, local_name
 from registry.redcap.project import Project
 from registry.redcap.raw_rows import number_rows
 from registry.sqltext import quote_name
-
-CLASSIC_EVENT = "event_1_arm_1"  # what REDCap names the one event of a classic project
-
-
-@dataclass
-class _Flat:
-    """What the flattening saw, for choosing the pseudo columns of the header."""
-
-    events: bool = False
-    repeats: bool = False
-    dag: bool = False
-    extras: dict[str, None] = field(default_factory=dict)
-    subjects: int = 0
-    rows: int = 0
-    row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, its key, form OID, its key) -> row key
 
 
 def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[Form]]:
@@ -82,127 +68,6 @@ def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[F
     return attrs(subject), forms
 
 
-def _local(names: dict[str, str]) -> dict[str, str]:
-    return {k.rsplit(":", 1)[-1]: v for k, v in names.items()}
-
-
-def _event(event_attrs: dict[str, str] | None, meta: OdmMetadata) -> tuple[str | None, str]:
-    """A StudyEventData's event (None in a classic project or outside any event) and its repeat key."""
-    if event_attrs is None:
-        return None, "1"
-    ea = _local(event_attrs)
-    event = ea.get("UniqueEventName") or strip_prefix(ea.get("StudyEventOID", ""), "Event.")
-    if not meta.longitudinal and event == CLASSIC_EVENT:
-        event = None
-    return event or None, ea.get("StudyEventRepeatKey") or "1"
-
-
-def _row_key(meta: OdmMetadata, event: str | None, event_key: str, form_oid: str, form_key: str,
-             where: str) -> tuple[str | None, str | None, str | None]:
-    """The row a form's values go to: (event, repeating instrument, instance)."""
-    form = strip_prefix(form_oid, "Form.")
-    if meta.repeats_event(event):
-        return (event, None, event_key)
-    if meta.repeats_form(event, form):
-        return (event, form, form_key)
-    for what, k in (("instrument", form_key), ("event", event_key)):
-        if k not in ("", "1"):
-            raise ExportError(
-                f"form '{form}' has instance {k} but the ODM does not declare the {what} repeating",
-                where=f"{where}, event {event or '(none)'}, FormData {form_oid or form}",
-                fix="export 'CDISC ODM (XML) — project metadata and data' so that the repeating "
-                    "setup comes with the data, or pass --repeating with the repeating instruments export")
-    return (event, None, None)
-
-
-def _subject_rows(subject: dict[str, str], forms: list[Form], meta: OdmMetadata, rid: str,
-                  flat: _Flat) -> list[dict[str, str]]:
-    """One record's attributes and forms -> its export rows, in order (record × event × instrument × instance)."""
-    a = _local(subject)
-    record = a.get("SubjectKey", "")
-    where = f"{meta.path}, SubjectData {record or '#' + str(flat.subjects)}"
-    if not record.strip():
-        raise ExportError("a SubjectData element has no SubjectKey (record ID)", where=where, fix=ODM_FIX)
-    rows: dict[tuple, dict[str, str]] = {}
-    last: object = rows  # the forms of one StudyEventData share its attributes: read them once
-    for event_attrs, form_attrs, cells in forms:
-        if event_attrs is not last:
-            last = event_attrs
-            event, event_key = _event(event_attrs, meta)
-        form_oid = form_attrs.get("FormOID", "")
-        form_key = form_attrs.get("FormRepeatKey") or "1"
-        at = (event, event_key, form_oid, form_key)
-        key = flat.row_keys.get(at)
-        if key is None:
-            key = flat.row_keys[at] = _row_key(meta, event, event_key, form_oid, form_key, where)
-        rows.setdefault(key, {}).update(cells)
-    dag = a.get("DataAccessGroup") or next(
-        (r["redcap_data_access_group"] for r in rows.values() if r.get("redcap_data_access_group")), None)
-    out = []
-    for (event, instrument, instance), values in rows.items():
-        row = values
-        row[rid] = record  # the record ID is on every row of a CSV export
-        if event is not None:
-            row["redcap_event_name"] = event
-            flat.events = True
-        if instance is not None:
-            row["redcap_repeat_instance"] = instance
-            flat.repeats = True
-            if instrument is not None:
-                row["redcap_repeat_instrument"] = instrument
-        if dag:
-            row["redcap_data_access_group"] = dag
-            flat.dag = True
-        out.append(row)
-    return out
-
-
-class _RowFile:
-    """The flat rows, written as CSV cells in a fixed column order (new columns are added at the end;
-    DuckDB pads the shorter earlier rows with NULLs)."""
-
-    def __init__(self, fh, columns: list[str]):
-        self.fh = fh
-        self.writer = csv.writer(fh, lineterminator="\n")
-        self.lines: dict[tuple[str, ...], str] = {}
-        self.columns = list(dict.fromkeys(columns))
-        self.index = {c: i for i, c in enumerate(self.columns)}
-        self.rows = 0
-        self.ragged = False  # a column was added after rows were written: those rows are short
-
-    def write(self, row: dict[str, str]) -> None:
-        """One row: as a line made from the format of rows with the same keys, or by the CSV writer
-        when a value needs quoting."""
-        keys = tuple(row)
-        line = self.lines.get(keys)
-        if line is None:
-            line = self.lines[keys] = self._line(keys)
-        values = row.values()
-        text = "\x00".join(values)
-        if '"' in text or "," in text or "\n" in text or "\r" in text:
-            cells = [None] * len(self.columns)
-            for key, value in row.items():
-                cells[self.index[key]] = value
-            self.writer.writerow(cells)
-        else:
-            self.fh.write(line.format(*values))
-        self.rows += 1
-
-    def _line(self, keys: tuple[str, ...]) -> str:
-        """The format of a row with these keys (``{0},,{1}…``); a new key becomes a column at the end."""
-        for key in keys:
-            if key not in self.index:
-                self.index[key] = len(self.columns)
-                self.columns.append(key)
-                self.ragged = self.ragged or self.rows > 0
-        at = {self.index[key]: n for n, key in enumerate(keys)}
-        return ",".join(f"{{{at[i]}}}" if i in at else "" for i in range(len(self.columns))) + "\n"
-
-    def read_options(self) -> str:
-        """read_csv options for the file (DuckDB pads short rows only when it reads in one thread)."""
-        return "null_padding = true, parallel = false" if self.ragged else "parallel = true"
-
-
 def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = False,
              encoding: str | None = None) -> list[str]:
     """Flatten an ODM export's ClinicalData into the temp table ``raw``; return its columns.
@@ -215,18 +80,18 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     """
     source = Path(source)
     with tempfile.TemporaryDirectory(prefix="registry-odm-") as tmp:
-        path = Path(tmp) / "rows.csv"
         try:  # REDCap's own layout, read without building elements; anything else with the XML parser
-            meta, rid, rows, flat = _write_rows(path, _fast_records(source, encoding), source, project)
+            meta, rid, flat, files, columns, options = _fast_rows(con, Path(tmp), source, encoding, project)
         except NotRegular:
-            meta, rid, rows, flat = _write_rows(path, _parsed_records(source, encoding), source, project)
+            meta, rid, flat, files, columns, options = _write_rows(
+                Path(tmp) / "rows.csv", _parsed_records(source, encoding), source, project)
         if flat.rows == 0:
             raise InputFileError("the ODM export holds no records (no SubjectData in ClinicalData)",
                                  where=str(info.path),
                                  fix="export the project with its data ('CDISC ODM (XML) — project metadata "
                                      "and data'), with records selected")
         known = {rid, *PSEUDO_COLUMNS, *meta.columns}
-        flat.extras = dict.fromkeys(c for c in rows.columns if c not in known)
+        flat.extras = dict.fromkeys(c for c in columns if c not in known)
         raw = _header(meta, rid, flat)
         mapped = map_header(list(raw), project, info.path, ignore_extra, info)
         keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
@@ -234,8 +99,8 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
         con.execute(
             f"create or replace temp table raw as select {select} from "
             "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', quote = '\"', "
-            f"escape = '\"', max_line_size = 100000000, {rows.read_options()})",
-            {"path": str(path), "columns": {c: "VARCHAR" for c in rows.columns}},
+            f"escape = '\"', max_line_size = 100000000, {options})",
+            {"path": files, "columns": {c: "VARCHAR" for c in columns}},
         )
         number_rows(con)
     header = [m for _r, m in keep]
@@ -245,8 +110,46 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
     return header
 
 
-def _fast_records(source: Path, encoding: str | None):
-    """The metadata (as :func:`_parsed_records` chooses it), then each record by :mod:`odm_fast`."""
+class _Rows(NamedTuple):
+    """The records as CSV files of rows (read in order as one), and what the header needs."""
+
+    meta: OdmMetadata
+    rid: str
+    flat: Flat
+    files: list[str]
+    columns: list[str]
+    options: str  # read_csv's options for the files
+
+
+def _fast_rows(con, folder: Path, source: Path, encoding: str | None, project: Project) -> _Rows:
+    """The records by :mod:`odm_fast`: a large file in parts, one process per core (:mod:`odm_parts`),
+    and by one process when it is small, when its items are not all in the metadata or when a part
+    fails but for being irregular (that read says what is wrong, as it always has)."""
+    meta = _fast_metadata(source, encoding)
+    if meta is not None:
+        offset, prefixes = odm_fast.clinical_data(source)
+        parts = odm_parts.how_many(con, source.stat().st_size - offset)
+        if parts > 1:
+            meta.repeating |= _given_repeating(project, meta)
+            rid = meta.record_id_field or project.dictionary.record_id_field
+            columns = list(dict.fromkeys([rid, *PSEUDO_COLUMNS, *meta.columns]))
+            offsets = odm_parts.cuts(source, offset, parts)
+            try:
+                read = odm_parts.read_parts(odm_parts.jobs(source, offsets, prefixes, meta, rid, columns, folder))
+            except odm_parts.PartFailed:
+                read = None
+            if read is not None and all(part.columns == columns for part in read):
+                flat = Flat(events=any(p.events for p in read), repeats=any(p.repeats for p in read),
+                            dag=any(p.dag for p in read), subjects=sum(p.subjects for p in read),
+                            rows=sum(p.rows for p in read))
+                return _Rows(meta, rid, flat, [str(p.path) for p in read], columns, "parallel = true")
+            for part in folder.glob("part*.csv"):
+                part.unlink()
+    return _write_rows(folder / "rows.csv", _fast_records(source, meta), source, project)
+
+
+def _fast_metadata(source: Path, encoding: str | None) -> OdmMetadata | None:
+    """The metadata of the first Study that has it (as :func:`_parsed_records` chooses it), if any."""
     try:
         if encoding and codecs.lookup(encoding).name != "utf-8":
             raise NotRegular("not UTF-8")
@@ -259,6 +162,11 @@ def _fast_records(source: Path, encoding: str | None):
             break
         if event == "end" and name == "Study" and (meta is None or not meta.has_metadata):
             meta = read_metadata(el, source)
+    return meta
+
+
+def _fast_records(source: Path, meta: OdmMetadata | None):
+    """The metadata, then each record by :mod:`odm_fast`."""
     if meta is not None:
         yield meta
     yield from odm_fast.subjects(source, meta.datetime_items if meta else set())
@@ -276,10 +184,10 @@ def _parsed_records(source: Path, encoding: str | None):
         yield _element_subject(el, meta)
 
 
-def _write_rows(path: Path, records, source: Path, project: Project):
-    """The records as CSV rows in ``path``; the metadata, record ID field, row file and what was seen."""
+def _write_rows(path: Path, records, source: Path, project: Project) -> _Rows:
+    """The records as CSV rows in ``path``, by one process."""
     meta = OdmMetadata(path=source)
-    flat = _Flat()
+    flat = Flat()
     rid = project.dictionary.record_id_field
     rows = None
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -290,12 +198,11 @@ def _write_rows(path: Path, records, source: Path, project: Project):
                 rid = meta.record_id_field or rid
                 continue
             if rows is None:
-                rows = _RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
-            flat.subjects += 1
-            for row in _subject_rows(*item, meta, rid, flat):
-                rows.write(row)
-                flat.rows += 1
-    return meta, rid, rows, flat
+                rows = RowFile(fh, [rid, *PSEUDO_COLUMNS, *meta.columns])
+            write_subject(rows, *item, meta, rid, flat)
+    if rows is None:
+        return _Rows(meta, rid, flat, [str(path)], [], "")
+    return _Rows(meta, rid, flat, [str(path)], rows.columns, rows.read_options())
 
 
 def _given_repeating(project: Project, meta: OdmMetadata) -> set[tuple[str | None, str | None]]:
@@ -306,7 +213,7 @@ def _given_repeating(project: Project, meta: OdmMetadata) -> set[tuple[str | Non
     return given
 
 
-def _header(meta: OdmMetadata, rid: str, flat: _Flat) -> list[str]:
+def _header(meta: OdmMetadata, rid: str, flat: Flat) -> list[str]:
     """Export columns in REDCap's CSV order: record ID, pseudo columns, then the items form by form."""
     head = [rid]
     if meta.longitudinal or flat.events:
