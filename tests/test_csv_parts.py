@@ -108,3 +108,11 @@ def test_no_part_files_are_left(tmp_path, monkeypatch):
     path = _with_notes(tmp_path)
     _read_raw(path, 4, 20_000, monkeypatch)
     assert os.listdir(scratch) == []
+
+
+def test_parts_are_copied_where_the_kernel_cannot(tmp_path, monkeypatch):
+    """Without ``os.copy_file_range`` (macOS, Windows) the parts are copied through memory: the same rows."""
+    path = _with_notes(tmp_path)
+    whole = _read_raw(path, 1, 1 << 40, monkeypatch)
+    monkeypatch.delattr(os, "copy_file_range")
+    assert _read_raw(path, 3, 20_000, monkeypatch) == whole

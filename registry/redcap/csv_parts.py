@@ -95,7 +95,8 @@ def _copy(src: int, dst: int, offset: int, length: int) -> None:
         try:
             n = os.copy_file_range(src, dst, end - offset, offset)
         except (AttributeError, OSError):  # not Linux, or a file system that cannot: copy through memory
-            n = os.write(dst, os.pread(src, min(_BLOCK, end - offset), offset))
+            os.lseek(src, offset, os.SEEK_SET)
+            n = os.write(dst, os.read(src, min(_BLOCK, end - offset)))
         if n == 0:
             raise OSError(f"the export ended early while copying byte {offset}")
         offset += n
