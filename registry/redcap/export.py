@@ -47,7 +47,8 @@ def read_export(con, path: str | Path, project: Project, *, encoding: str | None
     info = ExportInfo(path=path, sha256=sha256 or file_sha256(path), record_id_field=project.dictionary.record_id_field)
     kind = sniff_format(path, head)
     if kind == "odm":
-        header = load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
+        header = load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding,
+                          memory_limit=memory_limit)
     elif kind == "readstat":
         header = load_readstat(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
     elif kind == "json":
