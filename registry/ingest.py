@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,9 +60,11 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
     started = time.perf_counter()
     step = progress or (lambda _name: None)
     export = Path(export)
-    con = store.connect(db, wait=wait)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the file is hashed while the registry opens (hashlib
+        hashing = pool.submit(file_sha256, export) if export.is_file() else None  # lets go of the GIL)
+        con = store.connect(db, wait=wait)
     try:
-        sha = file_sha256(export) if export.is_file() else ""
+        sha = hashing.result() if hashing else ""
         existing = store.find_batch(con, sha, project.dictionary.sha256) if sha else None
         if existing is not None:
             return IngestResult(batch_id=existing, created=False)

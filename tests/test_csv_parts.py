@@ -116,3 +116,12 @@ def test_parts_are_copied_where_the_kernel_cannot(tmp_path, monkeypatch):
     whole = _read_raw(path, 1, 1 << 40, monkeypatch)
     monkeypatch.delattr(os, "copy_file_range")
     assert _read_raw(path, 3, 20_000, monkeypatch) == whole
+
+
+def test_a_byte_order_mark_and_windows_line_breaks_read_the_same_in_parts(tmp_path, monkeypatch):
+    path = _with_notes(tmp_path)
+    text = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text)
+    whole = _read_raw(path, 1, 1 << 40, monkeypatch)
+    assert whole[0][0] == "SIR-0001"
+    assert _read_raw(path, 3, 20_000, monkeypatch) == whole
