@@ -128,8 +128,7 @@ def read_parts(jobs: list[Job]) -> list[PartRows]:
     :class:`PartFailed` if a worker failed otherwise; the workers are always ended.
     """
     workers = []
-    # the worker imports this very package, wherever this process found it
-    path = os.pathsep.join([str(Path(__file__).parents[2]), *filter(None, [os.environ.get("PYTHONPATH")])])
+    path = os.pathsep.join(p for p in sys.path if p)  # the worker imports what this process imports
     try:
         for job in jobs[1:]:
             given = job.out.with_suffix(".job")
