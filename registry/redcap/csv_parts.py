@@ -5,8 +5,8 @@ order or, ordered, runs no faster here); given a list of files it reads them on 
 keeps their order. So a large export is cut into as many parts as the connection has threads,
 each part after a line break outside any quoted value, the header line repeated at the start of
 every part after the first; ``read_csv`` of the parts gives the same rows in the same order as
-``read_csv`` of the file, in about half the time on two cores (20,000-patient export: 1.6 s
-against 2.6 s).
+``read_csv`` of the file, in about half the time on two cores (20,000-patient export: 1.1 s
+against 2.1 s, with the memory limit lifted for the read: :mod:`registry.redcap.read_memory`).
 
 A line break is outside quotes when the number of ``"`` before it is even (REDCap writes
 ``fputcsv`` CSV: every value holding a quote is quoted and its quotes doubled). A hand-edited
