@@ -53,7 +53,7 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
     deadline = time.monotonic() + wait
     # The file is attached under a fixed name, so that no file name (registry.duckdb, main.duckdb …)
     # can clash with the schemas inside it.
-    attach = f"attach $path as {catalog}" + (" (read_only)" if read_only else "")
+    attach = f"attach $path as {catalog}" + (" (read_only)" if read_only else f" (row_group_size {ROW_GROUP_SIZE})")
     while True:
         con = duckdb.connect(config=memory_config(path))
         con.execute("set enable_progress_bar = false")
@@ -78,6 +78,13 @@ def connect(db: str | Path | None, read_only: bool = False, wait: float = LOCK_W
         con.execute(registry_ddl())
     return con
 
+
+#: Rows per row group of what a connection writes (DuckDB's default is 122,880). A table fills a row
+#: group before DuckDB writes it to the file during the statement; smaller tables wait for the
+#: commit, which writes them on one thread. With 16,384 the instrument tables of a 20,000-patient
+#: ingest are written while they are made, on every thread: its commit took 0.04 s instead of
+#: 0.35 s, the ingest 2.9 s instead of 3.1 s; the file is 5% larger; validate and analyze as fast.
+ROW_GROUP_SIZE = 16_384
 
 #: DuckDB's memory budget per connection (it spills to ``<registry>.tmp/`` beyond it), so that
 #: ingest, validate and analyze of a 200,000-patient registry stay under 2 GB of memory.

@@ -50,6 +50,19 @@ def test_connections_have_a_memory_limit_and_a_spill_folder(tmp_path):
     assert temp == str(tmp_path / "registry.duckdb.tmp")
 
 
+def test_tables_are_written_in_row_groups_of_the_registry_s_size(tmp_path):
+    """A table of 40,000 rows is stored as 3 row groups (16,384 rows each at most), not DuckDB's one of
+    122,880: instrument tables are then written to the file while they are made, not all at the commit."""
+    con = store.connect(tmp_path / "registry.duckdb")
+    try:
+        con.execute("create table t as select range as i, range::varchar as s from range(40000)")
+        groups = con.execute("select count(distinct row_group_id) from pragma_storage_info('t')").fetchone()[0]
+    finally:
+        con.close()
+    assert store.ROW_GROUP_SIZE == 16_384
+    assert groups == 3
+
+
 def test_validate_and_analyze_report_progress(cli, db, tmp_path):
     assert cli("ingest", EXPORT, "--db", db).exit_code == 0
     steps: list[str] = []
