@@ -129,8 +129,8 @@ def _fast_rows(con, folder: Path, source: Path, encoding: str | None, project: P
     and by one process when it is small, when its items are not all in the metadata or when a part
     fails but for being irregular (that read says what is wrong, as it always has)."""
     meta = _fast_metadata(source, encoding)
+    offset, prefixes = odm_fast.clinical_data(source)
     if meta is not None:
-        offset, prefixes = odm_fast.clinical_data(source)
         parts = odm_parts.how_many(con, source.stat().st_size - offset)
         if parts > 1:
             meta.repeating |= _given_repeating(project, meta)
@@ -148,7 +148,7 @@ def _fast_rows(con, folder: Path, source: Path, encoding: str | None, project: P
                 return _Rows(meta, rid, flat, [str(p.path) for p in read], columns, "parallel = true")
             for part in folder.glob("part*.csv"):
                 part.unlink()
-    return _write_rows(folder / "rows.csv", _fast_records(source, meta), source, project)
+    return _write_rows(folder / "rows.csv", _fast_records(source, meta, offset, prefixes), source, project)
 
 
 def _fast_metadata(source: Path, encoding: str | None) -> OdmMetadata | None:
@@ -168,11 +168,11 @@ def _fast_metadata(source: Path, encoding: str | None) -> OdmMetadata | None:
     return meta
 
 
-def _fast_records(source: Path, meta: OdmMetadata | None):
-    """The metadata, then each record by :mod:`odm_fast`."""
+def _fast_records(source: Path, meta: OdmMetadata | None, offset: int, prefixes: set[str]):
+    """The metadata, then each record by :mod:`odm_fast` (ClinicalData at ``offset``, found once by the caller)."""
     if meta is not None:
         yield meta
-    yield from odm_fast.subjects(source, meta.datetime_items if meta else set())
+    yield from odm_fast.part_subjects(source, offset, None, prefixes, meta.datetime_items if meta else set())
 
 
 def _parsed_records(source: Path, encoding: str | None):

@@ -38,9 +38,10 @@ def lifted(con, limit: str | None, nbytes: int, columns: int) -> Iterator[int]:
     if limit is None or threads < 2:
         yield threads
         return
-    within = min(threads, limit_bytes(limit) // 4 // per_thread + 1)
+    limit_b = limit_bytes(limit)
+    within = min(threads, limit_b // 4 // per_thread + 1)
     need = 4 * (threads - 1) * per_thread + (64 << 20)
-    if within == threads or 4 * nbytes > limit_bytes(limit) or need > 4 * limit_bytes(limit):
+    if within == threads or 4 * nbytes > limit_b or need > 4 * limit_b:
         yield within
         return
     con.execute(f"set memory_limit = '{need}B'")
