@@ -70,7 +70,7 @@ def ingest(export: str | Path, project: Project, db: str | Path | None = None, *
             return IngestResult(batch_id=existing, created=False)
         con.execute("set preserve_insertion_order = true")
         info = read_export(con, export, project, encoding=encoding, ignore_extra=ignore_extra,
-                           export_format=export_format, sha256=sha or None, memory_limit=store.MEMORY_LIMIT)
+                           export_format=export_format, sha256=sha or None)
         step("read")
         dropped = _drop_identifiers(con, project, info.columns)
         if redact is None:

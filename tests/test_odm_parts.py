@@ -6,7 +6,6 @@ table order, ``__row``. Files the parts cannot read as one (extra items, an irre
 malformed part, a record one part cannot place) must give what the one-process read gives.
 """
 
-import contextlib
 import subprocess
 import sys
 import tempfile
@@ -218,8 +217,8 @@ def test_a_worker_finds_this_package_without_pythonpath_or_the_working_directory
     assert seen == [2] and len(parts) == 2 and parts[1].rows > 0
 
 
-def test_the_parts_are_inserted_with_the_memory_limit_lifted_and_the_limit_is_put_back(tmp_path, monkeypatch):
-    from registry.redcap import read_memory
+def test_the_parts_are_read_at_once_in_order_within_the_memory_limit(tmp_path, monkeypatch):
+    from registry.redcap import ordered_read
 
     path = _bench_odm(tmp_path)
     _split(monkeypatch, None)
@@ -229,16 +228,12 @@ def test_the_parts_are_inserted_with_the_memory_limit_lifted_and_the_limit_is_pu
     info = ExportInfo(path=path, sha256="", record_id_field=project.dictionary.record_id_field)
     con = duckdb.connect(config={"memory_limit": "1500MB", "threads": 2})
     before = con.execute("select current_setting('memory_limit')").fetchone()[0]
-    lifted = read_memory.lifted
-    during = []
-
-    def watched(*args):
-        with lifted(*args) as threads:
-            during.append((threads, con.execute("select current_setting('memory_limit')").fetchone()[0]))
-            yield threads
-    monkeypatch.setattr(read_memory, "lifted", contextlib.contextmanager(watched))
-    load_odm(con, path, project, info, memory_limit="1500MB")
-    assert during[0][0] == 2 and during[0][1] != before  # both threads insert
+    read = ordered_read.read
+    files = []
+    monkeypatch.setattr(ordered_read, "read", lambda c, sql, paths, params=None: files.append(len(paths)) or
+                        read(c, sql, paths, params))
+    load_odm(con, path, project, info)
+    assert files == [2]  # one connection a part
     assert con.execute("select current_setting('memory_limit')").fetchone()[0] == before
     rows = con.execute("select * from raw")
     assert ([d[0] for d in rows.description], rows.fetchall()) == one[1:3]

@@ -1,4 +1,4 @@
-"""The CSV reader: a REDCap CSV export (raw or labels, any of its delimiters) into the temp table ``raw``.
+"""The CSV reader: a REDCap CSV export (raw or labels, any of its delimiters) into the table ``raw``.
 
 The header line is read here (its delimiter is the one that splits it into the most columns)
 and mapped by :func:`registry.redcap.header.map_header`; DuckDB's ``read_csv`` reads the cells,
@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from registry.errors import CsvFormatError, InputFileError
-from registry.redcap import csv_parts, csv_text, read_memory
+from registry.redcap import csv_parts, csv_text, ordered_read
 from registry.redcap.header import map_header
 from registry.redcap.project import Project
 from registry.redcap.raw_rows import number_rows
@@ -21,22 +21,21 @@ from registry.sqltext import quote_ident
 
 
 def load_csv(con, path: Path, project: Project, info: ExportInfo, *, ignore_extra: bool = False,
-             encoding: str | None = None, memory_limit: str | None = None) -> list[str]:
-    """Load a CSV export into the temp table ``raw``; return its (mapped) columns."""
+             encoding: str | None = None) -> list[str]:
+    """Load a CSV export into the table ``raw``; return its (mapped) columns."""
     with utf8_source(path, encoding) as source, csv_text.checked(source, path) as text:  # line breaks, cut end
-        return _load(con, text, path, project, info, ignore_extra, memory_limit)
+        return _load(con, text, path, project, info, ignore_extra)
 
 
-def _load(con, source: Path, display: Path, project: Project, info: ExportInfo, ignore_extra: bool,
-          memory_limit: str | None) -> list[str]:
+def _load(con, source: Path, display: Path, project: Project, info: ExportInfo, ignore_extra: bool) -> list[str]:
     raw_header, delim = _read_header(source, display)
     header = map_header(raw_header, project, display, ignore_extra, info)
     # Column names become read_csv's column list (a bound parameter); header row skipped.
     read_names = [h if h not in info.ignored_columns else f"__ignored_{i}" for i, h in enumerate(header)]
     columns = {name: "VARCHAR" for name in read_names}
-    if not _read_in_parts(con, source, columns, delim, memory_limit):
+    if not _read_in_parts(con, source, columns, delim):
         try:
-            _read(con, str(source), columns, delim)
+            _read(con, [str(source)], columns, delim)
         except Exception as exc:  # duckdb raises InvalidInputException / ConversionException
             raise _csv_error(exc, display) from None
     number_rows(con)
@@ -46,32 +45,32 @@ def _load(con, source: Path, display: Path, project: Project, info: ExportInfo, 
     return [h for h in header if h not in info.ignored_columns]
 
 
-def _read(con, paths: str | list[str], columns: dict[str, str], delim: str) -> None:
-    """``raw`` from the file (or its parts, in order), every cell as text."""
-    con.execute(
-        "create or replace temp table raw as "
-        "select * from read_csv($path, columns = $columns, header = true, "
-        "auto_detect = false, delim = $delim, quote = '\"', escape = '\"', strict_mode = true, "
-        "max_line_size = 100000000, parallel = true)",
-        {"path": paths, "columns": columns, "delim": delim},
-    )
+_READ_CSV = (
+    "select * from read_csv($path, columns = $columns, header = true, auto_detect = false, delim = $delim, "
+    "quote = '\"', escape = '\"', strict_mode = true, max_line_size = 100000000, parallel = true)"
+)
 
 
-def _read_in_parts(con, source: Path, columns: dict[str, str], delim: str, memory_limit: str | None) -> bool:
-    """Read a large file cut into parts, one per inserting thread (:mod:`csv_parts`); False when it was not
-    (small, one thread, no place to cut, or a part the reader refuses: then the whole file is read, for its
-    own rows or error)."""
+def _read(con, paths: list[str], columns: dict[str, str], delim: str) -> None:
+    """``raw`` from the file (or its parts, in order: :mod:`ordered_read`), every cell as text."""
+    ordered_read.read(con, _READ_CSV, paths, {"columns": columns, "delim": delim})
+
+
+def _read_in_parts(con, source: Path, columns: dict[str, str], delim: str) -> bool:
+    """Read a large file cut into parts, one per thread (:mod:`csv_parts`); False when it was not (small,
+    one thread, no place to cut, or a part the reader refuses: then the whole file is read, for its own
+    rows or error)."""
     import duckdb
 
-    with read_memory.lifted(con, memory_limit, source.stat().st_size, len(columns)) as threads:
-        cuts = csv_parts.cut_points(source, threads)
-        if not cuts:
-            return False
-        try:
-            with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
-                _read(con, [str(p) for p in csv_parts.write_parts(source, cuts, Path(tmp))], columns, delim)
-        except (duckdb.Error, OSError):
-            return False
+    threads = int(con.execute("select current_setting('threads')").fetchone()[0])
+    cuts = csv_parts.cut_points(source, threads)
+    if not cuts:
+        return False
+    try:
+        with tempfile.TemporaryDirectory(prefix="registry-") as tmp:
+            _read(con, [str(p) for p in csv_parts.write_parts(source, cuts, Path(tmp))], columns, delim)
+    except (duckdb.Error, OSError):
+        return False
     return True
 
 

@@ -34,28 +34,23 @@ def sniff_format(path: Path, head: bytes) -> str:
 
 
 def read_export(con, path: str | Path, project: Project, *, encoding: str | None = None,
-                ignore_extra: bool = False, export_format: str = "auto", sha256: str | None = None,
-                memory_limit: str | None = None) -> ExportInfo:
-    """Load an export into the temp table ``raw`` of ``con`` and check its structure.
+                ignore_extra: bool = False, export_format: str = "auto", sha256: str | None = None) -> ExportInfo:
+    """Load an export into the table ``raw`` of ``con`` and check its structure.
 
-    ``sha256`` is the file's hash when the caller has already computed it; ``memory_limit`` the
-    connection's (DuckDB cannot report it exactly), lifted while a small file is read and put back
-    (:mod:`~registry.redcap.read_memory`).
+    ``sha256`` is the file's hash when the caller has already computed it.
     """
     path = Path(path)
     head = check_file(path)
     info = ExportInfo(path=path, sha256=sha256 or file_sha256(path), record_id_field=project.dictionary.record_id_field)
     kind = sniff_format(path, head)
     if kind == "odm":
-        header = load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding,
-                          memory_limit=memory_limit)
+        header = load_odm(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
     elif kind == "readstat":
         header = load_readstat(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
     elif kind == "json":
         header = load_json(con, path, project, info, encoding=encoding)
     else:
-        header = load_csv(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding,
-                          memory_limit=memory_limit)
+        header = load_csv(con, path, project, info, ignore_extra=ignore_extra, encoding=encoding)
     info.columns = header
     raw_checks.check_rows(con, path, project, info)
     mode = export_format if export_format != "auto" else (

@@ -5,7 +5,7 @@ holds the data dictionary (``MetaDataVersion``), events and arms (``StudyEventDe
 repeating setup and the missing-data codes (``GlobalVariables``) and the records
 (``ClinicalData``). :func:`read_odm_project` rebuilds the :class:`Project` from the metadata;
 :func:`load_odm` flattens the records into the rows a CSV export of the same project has
-and loads them into the temp table ``raw`` as the JSON loader does.
+and loads them into the table ``raw`` as the JSON loader does.
 
 Where REDCap's ODM differs from its CSV exports, and how that is undone here:
 

@@ -5,7 +5,7 @@ the records are laid out as REDCap writes them (a large file in parts, one proce
 :mod:`odm_parts`), else by the XML parser: one row per record ×
 event × repeating instrument × instance, the instance blank unless the form or event repeats,
 the columns in REDCap's order. The rows go to temporary CSV files that DuckDB's ``read_csv``
-loads, in order, into the temp table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
+loads, in order, into the table ``raw``; the header is mapped by :func:`registry.redcap.header.map_header`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from registry.errors import InputFileError
-from registry.redcap import odm_fast, odm_parts, read_memory
+from registry.redcap import odm_fast, odm_parts, ordered_read
 from registry.redcap.columns import PSEUDO_COLUMNS
 from registry.redcap.header import map_header
 from registry.redcap.odm_fast import Form, NotRegular
@@ -69,15 +69,14 @@ def _element_subject(subject, meta: OdmMetadata) -> tuple[dict[str, str], list[F
 
 
 def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = False,
-             encoding: str | None = None, memory_limit: str | None = None) -> list[str]:
-    """Flatten an ODM export's ClinicalData into the temp table ``raw``; return its columns.
+             encoding: str | None = None) -> list[str]:
+    """Flatten an ODM export's ClinicalData into the table ``raw``; return its columns.
 
     Rows and columns are those of a CSV export of the same project: one row per record ×
     event × repeating instrument × instance, the instance blank unless the form or event
     repeats, the columns in REDCap's order (record ID, the pseudo columns, then form by form).
     The shape (repeating setup, column order, datetime items) comes from the ODM's own
     metadata; the column names are then checked against ``project`` as for any export.
-    ``memory_limit`` is the connection's, lifted while the rows are read (:mod:`read_memory`).
     """
     source = Path(source)
     with tempfile.TemporaryDirectory(prefix="registry-odm-") as tmp:
@@ -97,14 +96,10 @@ def load_odm(con, source: Path, project: Project, info, *, ignore_extra: bool = 
         mapped = map_header(list(raw), project, info.path, ignore_extra, info)
         keep = [(r, m) for r, m in zip(raw, mapped, strict=True) if r not in info.ignored_columns]
         select = ", ".join(f"{quote_name(r)} as {quote_name(m)}" for r, m in keep)
-        nbytes = sum(Path(f).stat().st_size for f in files)
-        with read_memory.lifted(con, memory_limit, nbytes, len(columns)):  # the parts inserted on every thread
-            con.execute(
-                f"create or replace temp table raw as select {select} from "
-                "read_csv($path, columns = $columns, header = false, auto_detect = false, delim = ',', "
-                f"quote = '\"', escape = '\"', max_line_size = 100000000, {options})",
-                {"path": files, "columns": {c: "VARCHAR" for c in columns}},
-            )
+        ordered_read.read(  # the parts read at once, in order
+            con, f"select {select} from read_csv($path, columns = $columns, header = false, auto_detect = false, "
+                 f"delim = ',', quote = '\"', escape = '\"', max_line_size = 100000000, {options})",
+            files, {"columns": {c: "VARCHAR" for c in columns}})
         number_rows(con)
     header = [m for _r, m in keep]
     commas = read_decimal_commas(con, project, header)

@@ -1,4 +1,4 @@
-"""Checks on the raw rows every reader produced (temp table ``raw``), before anything is stored.
+"""Checks on the raw rows every reader produced (table ``raw``), before anything is stored.
 
 A row without a record ID, record IDs that differ only by spaces, repeat instances that are
 not numbers 1..2^31-1, unknown events or repeating instruments, and two rows with one key.

@@ -1,4 +1,4 @@
-"""``__row`` of the temp table ``raw``: each row's 1-based place in the export, added after the read.
+"""``__row`` of the table ``raw``: each row's 1-based place in the export, added after the read.
 
 Every reader that fills ``raw`` from a file DuckDB reads (the CSV export; the ODM's flattened
 rows) numbers it here. A column filled from a sequence costs less than ``row_number() over ()``
@@ -23,4 +23,5 @@ def renumber_if_out_of_order(con) -> bool:
     if con.execute("select bool_and(__row = rowid + 1) from raw").fetchone()[0] is not False:
         return False
     con.execute("create or replace temp table raw as select * replace (rowid + 1 as __row) from raw")
+    con.execute("drop table if exists memory.main.raw")  # the table it was copied from, if it was not temp
     return True

@@ -2,7 +2,7 @@
 
 A typed cell is NULL where the export cell was not when the text does not fit the column's type
 (or, for a study day, the record has no anchor date): a failed cast, or a missing-data code. Such
-cells are read straight from the export (temp table ``raw``) on the form's rows. Checkbox cells
+cells are read straight from the export (table ``raw``) on the form's rows. Checkbox cells
 other than 0/1 are failed casts and text cells holding a code are missing values, on every row
 where the form can be, so that nothing is dropped unseen.
 

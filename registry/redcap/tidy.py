@@ -1,4 +1,4 @@
-"""From the wide export (temp table ``raw``) to one typed table per instrument.
+"""From the wide export (table ``raw``) to one typed table per instrument.
 
 REDCapTidieR's model: each instrument's rows are keyed by record, event and repeat
 instance. A row of the export belongs to a form when it is that form's repeating-instrument

@@ -1,4 +1,4 @@
--- One number/calc column of the export (temp table raw): how many cells hold a decimal comma
+-- One number/calc column of the export (table raw): how many cells hold a decimal comma
 -- (11,2), and how many hold anything else than a whole number or a decimal-comma number
 -- (missing-data codes aside). The column is read with commas only when the second is 0.
 select
