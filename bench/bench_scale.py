@@ -5,7 +5,8 @@ Generates the seeded 200,000-patient export (about 4.5 million rows; streamed, s
 
 1. DuckDB's own ``read_csv`` of the file into a DuckDB file, then ``registry ingest`` of it
    into a new registry: the ratio is compared with the one ``bench_ingest.py`` reports at
-   20,000 (goal: no worse);
+   20,000 (goal: no worse), measured as there (each side's own time, from opening the database
+   to closing it), and also as whole processes;
 2. ``registry validate`` (every suite of ``checks/``) on that registry;
 3. ``registry analyze`` and ``bench/pandas_script.py`` (the same statistics by hand, see
    ``bench_analyze.py``), alternating.
@@ -35,10 +36,15 @@ MEMORY_GOAL_MB = 2048
 def run_legs(export: Path, rounds: int) -> dict:
     """Every leg ``rounds`` times in a fresh temporary folder; medians and peak RSS."""
     legs: dict[str, list[tuple[float, float]]] = {}
+    work: dict[str, list[float]] = {}  # ingest's and read_csv's own seconds, as bench_ingest.py reads them
 
     def run(name: str, cmd: list[str]) -> None:
-        wall, peak, _ = run_measured(cmd)
+        wall, peak, out = run_measured(cmd)
         legs.setdefault(name, []).append((wall, peak))
+        if name == "read_csv":
+            work.setdefault(name, []).append(float(out))
+        elif name == "ingest":
+            work.setdefault(name, []).append(float(out.split(" in ")[1].split(" s")[0]))
 
     for i in range(rounds):
         with tempfile.TemporaryDirectory(dir=export.parent) as tmp:
@@ -54,7 +60,10 @@ def run_legs(export: Path, rounds: int) -> dict:
     for name, runs in legs.items():
         out[f"{name}_s"] = round(statistics.median(w for w, _ in runs), 2)
         out[f"{name}_peak_rss_mb"] = round(max(p for _, p in runs))
-    out["ingest_vs_read_csv"] = round(out["ingest_s"] / out["read_csv_s"], 2)
+    for name, seconds in work.items():
+        out[f"{name}_work_s"] = round(statistics.median(seconds), 2)
+    out["ingest_vs_read_csv"] = round(out["ingest_work_s"] / out["read_csv_work_s"], 2)
+    out["ingest_vs_read_csv_process_wall"] = round(out["ingest_s"] / out["read_csv_s"], 2)
     out["analyze_vs_script"] = round(out["analyze_s"] / out["script_s"], 2)
     out["under_memory_goal"] = all(out[f"{k}_peak_rss_mb"] < MEMORY_GOAL_MB for k in ("ingest", "validate", "analyze"))
     return out
@@ -67,8 +76,10 @@ def main(quick: bool = False) -> None:
         "SCALE_ROUNDS", 1)))}
     runs = "1 run each (single runs, not medians)" if r["rounds"] == 1 else f"median of {r['rounds']} runs"
     print(f"scale {n:,} patients ({r['export_mb']} MB export), {runs}, shared 2-core machine:")
-    print(f"  ingest {r['ingest_s']} s vs DuckDB read_csv {r['read_csv_s']} s -> {r['ingest_vs_read_csv']}x; "
-          f"peak RSS {r['ingest_peak_rss_mb']} MB (read_csv {r['read_csv_peak_rss_mb']} MB)")
+    print(f"  ingest {r['ingest_work_s']} s vs DuckDB read_csv {r['read_csv_work_s']} s -> {r['ingest_vs_read_csv']}x "
+          f"(as bench_ingest measures at 20,000; whole processes {r['ingest_s']} s vs {r['read_csv_s']} s -> "
+          f"{r['ingest_vs_read_csv_process_wall']}x); peak RSS {r['ingest_peak_rss_mb']} MB "
+          f"(read_csv {r['read_csv_peak_rss_mb']} MB)")
     print(f"  validate {r['validate_s']} s; peak RSS {r['validate_peak_rss_mb']} MB "
           "(GX on pandas: 20,000 patients only, bench_gate.py)")
     print(f"  analyze {r['analyze_s']} s vs pandas script {r['script_s']} s -> {r['analyze_vs_script']}x; "

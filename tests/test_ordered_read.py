@@ -83,3 +83,14 @@ def test_renumbering_leaves_one_raw(tmp_path):
     assert renumber_if_out_of_order(con) is True
     assert con.execute("select count(*) from duckdb_tables() where table_name = 'raw'").fetchone()[0] == 1
     assert con.execute("select list(__row order by rowid) from raw").fetchone()[0] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_registry_view_named_raw_does_not_hide_the_rows_read(tmp_path):
+    """A form named ``raw`` is a view in the registry's schema, which is searched before ``memory.main``:
+    the files are then read into a temp table (searched first), and the view is left as it was."""
+    con = _registry_connection(tmp_path)
+    con.execute("create table registry_db.main.raw_form as select 'form row' as k")
+    con.execute("create view registry_db.main.raw as select * from registry_db.main.raw_form")
+    ordered_read.read(con, SELECT, _files(tmp_path, [3, 4]))
+    assert [int(k) for (k,) in con.execute("select k from raw order by rowid").fetchall()] == list(range(7))
+    assert con.execute("select * from registry_db.main.raw").fetchall() == [("form row",)]

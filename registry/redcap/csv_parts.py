@@ -1,12 +1,11 @@
 """A large CSV export cut into parts at record boundaries, so that DuckDB reads it on every core in order.
 
 DuckDB reads one CSV file in order on one thread (its parallel reader either loses the file's
-order or, ordered, runs no faster here); given a list of files it reads them on all threads and
-keeps their order. So a large export is cut into as many parts as the connection has threads,
-each part after a line break outside any quoted value, the header line repeated at the start of
-every part after the first; ``read_csv`` of the parts gives the same rows in the same order as
-``read_csv`` of the file, in about half the time on two cores (20,000-patient export: 1.1 s
-against 2.1 s, with the memory limit lifted for the read: :mod:`registry.redcap.read_memory`).
+order or, ordered, runs no faster here). So a large export is cut into as many parts as the
+connection has threads, each part after a line break outside any quoted value, the header line
+repeated at the start of every part after the first; the parts are read at once, one connection
+each, and their rows joined in order (:mod:`registry.redcap.ordered_read`): the same rows in the
+same order as ``read_csv`` of the file, in about half the time on two cores.
 
 A line break is outside quotes when the number of ``"`` before it is even (REDCap writes
 ``fputcsv`` CSV: every value holding a quote is quoted and its quotes doubled). A hand-edited
