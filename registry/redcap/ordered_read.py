@@ -15,8 +15,10 @@ A cursor cannot see another connection's temp tables, so ``raw`` is ``memory.mai
 table of the in-memory database every registry connection is opened on; ``memory.main`` is
 added to the connection's search path, after the registry's own schema, so that ``raw`` names
 it. Where the registry's schema holds a ``raw`` of its own (the view of a form named ``raw``),
-the files are read as before: one statement, into a temp table, on one thread. No library reads files into
-one table in order across connections; this is DuckDB's own transactions, used in order.
+the files are read as before: one statement, into a temp table, on one thread.
+
+No library reads files into one table in order across connections; this is DuckDB's own
+transactions, used in order.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def read(con, select: str, files: list[str], params: dict | None = None) -> None
     params = params or {}
     con.execute("drop table if exists temp.main.raw")  # a temp table would hide the one read here
     if len(files) == 1 or _raw_named_before_memory(con):
-        con.execute(f"create or replace temp table raw as {select}", params | {"path": files[0] if len(files) == 1
-                                                                                else files})
+        path = files[0] if len(files) == 1 else files  # read_csv takes a list of files too, in order
+        con.execute(f"create or replace temp table raw as {select}", params | {"path": path})
         return
     _search_memory(con)
     con.execute(f"create or replace table {RAW} as {select} limit 0", params | {"path": files[0]})
