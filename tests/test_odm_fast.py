@@ -32,7 +32,8 @@ def _load(path: Path, parser_only: bool, monkeypatch) -> tuple[list, list[str], 
 
 def _read_fast(path: Path) -> bool:
     try:
-        for _ in odm_fast.subjects(path, set()):
+        offset, prefixes = odm_fast.clinical_data(path)
+        for _ in odm_fast.part_subjects(path, offset, None, prefixes, set()):
             pass
     except odm_fast.NotRegular:
         return False

@@ -214,7 +214,7 @@ def test_a_worker_finds_this_package_without_pythonpath_or_the_working_directory
     parts = []
     monkeypatch.setattr(odm_parts, "read_parts", lambda jobs: parts.extend(read(jobs)) or parts)
     _raw(path)
-    assert seen == [2] and len(parts) == 2 and parts[1].rows > 0
+    assert seen == [2] and len(parts) == 2 and parts[1].flat.rows > 0
 
 
 def test_the_parts_are_read_at_once_in_order_within_the_memory_limit(tmp_path, monkeypatch):

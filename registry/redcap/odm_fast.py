@@ -176,18 +176,13 @@ def _chunks(path: Path, offset: int, stop: int | None = None) -> Iterator[str]:
 Form = tuple[dict[str, str] | None, dict[str, str], dict[str, str]]  # (event attrs, form attrs, cells)
 
 
-def subjects(path: Path, datetimes: set[str]) -> Iterator[tuple[dict[str, str], list[Form]]]:
-    """Each SubjectData's attributes and its forms, in file order; :class:`NotRegular` when the file is
-    not in REDCap's shape (raised before any value of the chunk that is not)."""
-    offset, prefixes = clinical_data(path)
-    yield from part_subjects(path, offset, None, prefixes, datetimes)
-
-
 def part_subjects(path: Path, start: int, stop: int | None, prefixes: set[str], datetimes: set[str], *,
                   first: bool = True, last: bool = True) -> Iterator[tuple[dict[str, str], list[Form]]]:
-    """:func:`subjects` of the bytes ``start`` to ``stop`` of the file: the ClinicalData start tag and
-    then records if ``first`` (else records from the first byte on), records and then the end of the
-    file if ``last`` (else records to the last byte)."""
+    """Each SubjectData's attributes and its forms, in file order, of the bytes ``start`` to ``stop`` of the
+    file (``start``, ``prefixes``: :func:`clinical_data`'s; ``stop`` None: the end of the file): the
+    ClinicalData start tag and then records if ``first`` (else records from the first byte on), records
+    and then the end of the file if ``last`` (else records to the last byte). :class:`NotRegular` when the
+    bytes are not in REDCap's shape (raised before any value of the chunk that is not)."""
     ended = False
     for text in _chunks(path, start, stop):
         pos = 0

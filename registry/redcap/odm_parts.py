@@ -68,12 +68,7 @@ class PartRows:
 
     path: Path
     columns: list[str]
-    ragged: bool
-    rows: int
-    subjects: int
-    events: bool
-    repeats: bool
-    dag: bool
+    flat: Flat
 
 
 def how_many(con, size: int) -> int:
@@ -167,8 +162,8 @@ def read_part(job: Job) -> PartRows:
         rows = RowFile(fh, job.columns)
         for subject, forms in records:
             write_subject(rows, subject, forms, job.meta, job.rid, flat)
-    return PartRows(job.out, rows.columns, rows.ragged, flat.rows, flat.subjects, flat.events, flat.repeats,
-                    flat.dag)
+    flat.row_keys.clear()  # this part's cache of row keys: not needed by the caller
+    return PartRows(job.out, rows.columns, flat)
 
 
 def work(given: Path) -> None:

@@ -137,10 +137,8 @@ def _fast_rows(con, folder: Path, source: Path, encoding: str | None, project: P
             except odm_parts.PartFailed:
                 read = None
             if read is not None and all(part.columns == columns for part in read):
-                flat = Flat(events=any(p.events for p in read), repeats=any(p.repeats for p in read),
-                            dag=any(p.dag for p in read), subjects=sum(p.subjects for p in read),
-                            rows=sum(p.rows for p in read))
-                return _Rows(meta, rid, flat, [str(p.path) for p in read], columns, "parallel = true")
+                return _Rows(meta, rid, Flat.combined([p.flat for p in read]), [str(p.path) for p in read], columns,
+                             "parallel = true")
             for part in folder.glob("part*.csv"):
                 part.unlink()
     return _write_rows(folder / "rows.csv", _fast_records(source, meta, offset, prefixes), source, project)

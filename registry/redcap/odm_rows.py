@@ -30,6 +30,13 @@ class Flat:
     rows: int = 0
     row_keys: dict[tuple, tuple] = field(default_factory=dict)  # (event, its key, form OID, its key) -> row key
 
+    @classmethod
+    def combined(cls, parts: list[Flat]) -> Flat:
+        """What the flattening of the parts of one file saw, together."""
+        return cls(events=any(p.events for p in parts), repeats=any(p.repeats for p in parts),
+                   dag=any(p.dag for p in parts), subjects=sum(p.subjects for p in parts),
+                   rows=sum(p.rows for p in parts))
+
 
 def _local(names: dict[str, str]) -> dict[str, str]:
     return {k.rsplit(":", 1)[-1]: v for k, v in names.items()}

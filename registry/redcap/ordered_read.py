@@ -37,11 +37,12 @@ def read(con, select: str, files: list[str], params: dict | None = None) -> None
     """
     params = params or {}
     con.execute("drop table if exists temp.main.raw")  # a temp table would hide the one read here
-    if len(files) == 1 or _raw_named_before_memory(con):
+    entries = _search_path(con)
+    if len(files) == 1 or _raw_named_before_memory(con, entries):
         path = files[0] if len(files) == 1 else files  # read_csv takes a list of files too, in order
         con.execute(f"create or replace temp table raw as {select}", params | {"path": path})
         return
-    _search_memory(con)
+    _search_memory(con, entries)
     con.execute(f"create or replace table {RAW} as {select} limit 0", params | {"path": files[0]})
     cursors = [con.cursor() for _ in files]
     failures: list[BaseException | None] = [None] * len(files)
@@ -97,22 +98,22 @@ def _rollback(cursor) -> None:
 
 
 def _search_path(con) -> list[str]:
+    """The connection's search path as ``catalog.schema`` entries."""
     path = con.execute("select current_setting('search_path')").fetchone()[0]
     return [p if "." in p else f"{p}.main" for p in path.split(",") if p]
 
 
-def _raw_named_before_memory(con) -> bool:
-    """Whether a table or view named ``raw`` sits on the search path before ``memory.main``."""
-    before = [p for p in _search_path(con) if p != "memory.main"]
+def _raw_named_before_memory(con, entries: list[str]) -> bool:
+    """Whether a table or view named ``raw`` sits on the search path (``entries``) before ``memory.main``."""
+    before = [p for p in entries if p != "memory.main"]
     return bool(before) and con.execute(
         "select count(*) from (select database_name, schema_name from duckdb_tables() where table_name = 'raw' "
         "union all select database_name, schema_name from duckdb_views() where view_name = 'raw') "
         "where database_name || '.' || schema_name in (select unnest($before))", {"before": before}).fetchone()[0] > 0
 
 
-def _search_memory(con) -> None:
-    """Unqualified names are looked up in ``memory.main`` too (after the connection's own schemas)."""
-    entries = _search_path(con)
+def _search_memory(con, entries: list[str]) -> None:
+    """Unqualified names are looked up in ``memory.main`` too (after ``entries``, the connection's own)."""
     if "memory.main" not in entries:
         value = ",".join([*entries, "memory.main"]).replace("'", "''")
         con.execute(f"set search_path = '{value}'")
