@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench_out"
@@ -51,21 +52,31 @@ def write_result(name: str, result: dict) -> Path:
     return path
 
 
-# Runs the command and prints its peak RSS (KB) to the file named first. The benchmark process
-# itself may hold gigabytes (GX, a 20k analysis in process): a child forked from it starts with
-# that RSS on Linux, so its ru_maxrss would be the parent's. Forked from this small launcher, the
-# peak is the command's own.
+# Runs the command and writes its peak RSS (KB) and CPU seconds (user + system) to the file named
+# first. The benchmark process itself may hold gigabytes (GX, a 20k analysis in process): a child
+# forked from it starts with that RSS on Linux, so its ru_maxrss would be the parent's. Forked from
+# this small launcher, the peak is the command's own.
 _LAUNCHER = (
     "import os, subprocess, sys\n"
     "proc = subprocess.Popen(sys.argv[2:])\n"
     "_, status, usage = os.wait4(proc.pid, 0)\n"
-    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "open(sys.argv[1], 'w').write(f'{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}')\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n"
 )
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
-    """Run ``cmd`` in a fresh process: wall seconds, its peak RSS in MB, and its stdout.
+class Measured(NamedTuple):
+    """One command's run: wall seconds, peak RSS in MB, its stdout, and the CPU seconds (user + system,
+    all threads) of the whole process."""
+
+    wall: float
+    peak_mb: float
+    stdout: str
+    cpu: float
+
+
+def run_measured(cmd: list[str]) -> Measured:
+    """Run ``cmd`` in a fresh process and measure it (:class:`Measured`).
 
     Raises SystemExit with the command's stderr if it fails.
     """
@@ -81,4 +92,5 @@ def run_measured(cmd: list[str]) -> tuple[float, float, str]:
             wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise SystemExit(f"bench: {' '.join(map(str, cmd))} failed:\n{err.read_text()}")
-        return wall, int(rss.read_text()) / 1024, out.read_text()
+        peak_kb, cpu = rss.read_text().split()
+        return Measured(wall, int(peak_kb) / 1024, out.read_text(), float(cpu))

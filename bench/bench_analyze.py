@@ -41,8 +41,8 @@ def compare_processes(db: Path, rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(rounds):
             for name, cmd in (("analyze", analyze_cmd), ("script", script_cmd)):
-                wall, peak, _ = run_measured(cmd(db, Path(tmp) / f"{name}{i}"))
-                runs[name].append((wall, peak))
+                run = run_measured(cmd(db, Path(tmp) / f"{name}{i}"))
+                runs[name].append((run.wall, run.peak_mb))
     med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
     return {
         "rounds": rounds,

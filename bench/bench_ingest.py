@@ -41,20 +41,27 @@ def bench_help() -> dict:
     return {"help_median_s": round(statistics.median(times[1:]), 3), "help_runs_s": [round(x, 3) for x in times[1:]]}
 
 
+def ingest_seconds(stdout: str) -> float:
+    """The ingest's own seconds, from its last line ("… in 2.81 s"): opening the registry to closing it."""
+    return float(stdout.split(" in ")[1].split(" s")[0])
+
+
 def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
     """Ingest and DuckDB's read_csv of the same file, interleaved, ``rounds`` times each; medians."""
     db = OUT / "bench.duckdb"
-    read_file, read_mem, ingest, walls, rss = [], [], [], [], []
+    read_file, read_mem, ingest, walls, rss, read_cpu, ingest_cpu = [], [], [], [], [], [], []
     for _ in range(rounds):
         for p in (db, OUT / "bench.duckdb.wal", OUT / "read_csv.duckdb", OUT / "read_csv.duckdb.wal"):
             p.unlink(missing_ok=True)
-        read_file.append(float(run_measured([sys.executable, "-c", READ_CSV, str(export),
-                                             str(OUT / "read_csv.duckdb")])[2]))
-        read_mem.append(float(run_measured([sys.executable, "-c", READ_CSV, str(export), ":memory:"])[2]))
-        wall, peak, out = run_measured([str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
-        ingest.append(float(out.split(" in ")[1].split(" s")[0]))
-        walls.append(wall)
-        rss.append(peak)
+        read = run_measured([sys.executable, "-c", READ_CSV, str(export), str(OUT / "read_csv.duckdb")])
+        read_file.append(float(read.stdout))
+        read_cpu.append(read.cpu)
+        read_mem.append(float(run_measured([sys.executable, "-c", READ_CSV, str(export), ":memory:"]).stdout))
+        run = run_measured([str(BIN / "registry"), "ingest", str(export), "--db", str(db)])
+        ingest.append(ingest_seconds(run.stdout))
+        walls.append(run.wall)
+        rss.append(run.peak_mb)
+        ingest_cpu.append(run.cpu)
     med = statistics.median
     return {
         "export_rows": sum(1 for _ in export.open()) - 1,
@@ -68,6 +75,9 @@ def bench_ingest(export: Path, rounds: int = 3) -> tuple[dict, Path]:
         "ingest_peak_rss_mb": round(max(rss)),
         "ratio_vs_read_csv_into_file": round(med(ingest) / med(read_file), 2),
         "ratio_vs_read_csv_in_memory": round(med(ingest) / med(read_mem), 2),
+        "read_csv_into_file_cpu_s": round(med(read_cpu), 2),
+        "ingest_cpu_s": round(med(ingest_cpu), 2),
+        "cpu_ratio_vs_read_csv_into_file": round(med(ingest_cpu) / med(read_cpu), 2),
     }, db
 
 
@@ -100,10 +110,10 @@ def bench_odm(export: Path, rounds: int = 3) -> dict:
             db = OUT / f"bench_{name}.duckdb"
             for p in (db, Path(f"{db}.wal")):
                 p.unlink(missing_ok=True)
-            _wall, peak, out = run_measured([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
-            times.append(float(out.split(" in ")[1].split(" s")[0]))
+            run = run_measured([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
+            times.append(ingest_seconds(run.stdout))
             if name == "odm":
-                rss.append(peak)
+                rss.append(run.peak_mb)
     med = statistics.median
     return {
         "odm_mb": round(odm.stat().st_size / 1e6, 1),
@@ -129,6 +139,8 @@ def main(quick: bool = False) -> None:
     print(f"ingest {r['export_rows']} rows ({r['export_mb']} MB): {r['ingest_s']} s; DuckDB read_csv into a file "
           f"{r['read_csv_into_file_s']} s ({r['ratio_vs_read_csv_into_file']}x), in memory "
           f"{r['read_csv_in_memory_s']} s ({r['ratio_vs_read_csv_in_memory']}x); peak RSS {r['ingest_peak_rss_mb']} MB")
+    print(f"  CPU seconds (whole processes, all threads): ingest {r['ingest_cpu_s']} vs read_csv into a file "
+          f"{r['read_csv_into_file_cpu_s']} ({r['cpu_ratio_vs_read_csv_into_file']}x)")
     results["odm"] = bench_odm(export, rounds=1 if quick else 3)
     o = results["odm"]
     print(f"ODM ingest ({o['odm_mb']} MB): {o['odm_ingest_s']} s against the CSV export ({o['csv_mb']} MB) "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench._common import BIN, QUICK_PATIENTS, export_file, run_measured, write_result
 from bench.bench_analyze import analyze_cmd, script_cmd
-from bench.bench_ingest import READ_CSV
+from bench.bench_ingest import READ_CSV, ingest_seconds
 
 PATIENTS = 200_000
 MEMORY_GOAL_MB = 2048
@@ -37,14 +37,15 @@ def run_legs(export: Path, rounds: int) -> dict:
     """Every leg ``rounds`` times in a fresh temporary folder; medians and peak RSS."""
     legs: dict[str, list[tuple[float, float]]] = {}
     work: dict[str, list[float]] = {}  # ingest's and read_csv's own seconds, as bench_ingest.py reads them
+    cpu: dict[str, list[float]] = {}  # their processes' CPU seconds
 
     def run(name: str, cmd: list[str]) -> None:
-        wall, peak, out = run_measured(cmd)
-        legs.setdefault(name, []).append((wall, peak))
-        if name == "read_csv":
-            work.setdefault(name, []).append(float(out))
-        elif name == "ingest":
-            work.setdefault(name, []).append(float(out.split(" in ")[1].split(" s")[0]))
+        measured = run_measured(cmd)
+        legs.setdefault(name, []).append((measured.wall, measured.peak_mb))
+        if name in ("read_csv", "ingest"):
+            seconds = float(measured.stdout) if name == "read_csv" else ingest_seconds(measured.stdout)
+            work.setdefault(name, []).append(seconds)
+            cpu.setdefault(name, []).append(measured.cpu)
 
     for i in range(rounds):
         with tempfile.TemporaryDirectory(dir=export.parent) as tmp:
@@ -62,7 +63,10 @@ def run_legs(export: Path, rounds: int) -> dict:
         out[f"{name}_peak_rss_mb"] = round(max(p for _, p in runs))
     for name, seconds in work.items():
         out[f"{name}_work_s"] = round(statistics.median(seconds), 2)
+    for name, seconds in cpu.items():
+        out[f"{name}_cpu_s"] = round(statistics.median(seconds), 2)
     out["ingest_vs_read_csv"] = round(out["ingest_work_s"] / out["read_csv_work_s"], 2)
+    out["ingest_vs_read_csv_cpu"] = round(out["ingest_cpu_s"] / out["read_csv_cpu_s"], 2)
     out["ingest_vs_read_csv_process_wall"] = round(out["ingest_s"] / out["read_csv_s"], 2)
     out["analyze_vs_script"] = round(out["analyze_s"] / out["script_s"], 2)
     out["under_memory_goal"] = all(out[f"{k}_peak_rss_mb"] < MEMORY_GOAL_MB for k in ("ingest", "validate", "analyze"))
@@ -80,6 +84,8 @@ def main(quick: bool = False) -> None:
           f"(as bench_ingest measures at 20,000; whole processes {r['ingest_s']} s vs {r['read_csv_s']} s -> "
           f"{r['ingest_vs_read_csv_process_wall']}x); peak RSS {r['ingest_peak_rss_mb']} MB "
           f"(read_csv {r['read_csv_peak_rss_mb']} MB)")
+    print(f"  CPU seconds (whole processes, all threads): ingest {r['ingest_cpu_s']} vs read_csv "
+          f"{r['read_csv_cpu_s']} ({r['ingest_vs_read_csv_cpu']}x)")
     print(f"  validate {r['validate_s']} s; peak RSS {r['validate_peak_rss_mb']} MB "
           "(GX on pandas: 20,000 patients only, bench_gate.py)")
     print(f"  analyze {r['analyze_s']} s vs pandas script {r['script_s']} s -> {r['analyze_vs_script']}x; "
