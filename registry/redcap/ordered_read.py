@@ -29,7 +29,8 @@ RAW = "memory.main.raw"
 
 
 def read(con, select: str, files: list[str], params: dict | None = None) -> None:
-    """``raw`` := ``select`` (a query naming ``$path``) of each of ``files`` in turn, one after another.
+    """``raw`` := ``select`` (a query naming ``$path``) of every one of ``files``, read at once, the rows in
+    the files' order.
 
     One file, or a connection where ``raw`` would name something else before ``memory.main`` (a
     registry with a form named ``raw``, whose view comes first): one statement into a temp table.
