@@ -38,7 +38,7 @@ con.close()
 print(time.perf_counter() - t)
 """
 
-# DuckDB's read_csv of the export into a DuckDB file, as three references (settings after the paths):
+# DuckDB's read_csv of the export into a DuckDB file, as three references: label, settings (after the paths).
 # - "defaults": DuckDB's own settings. Its memory limit is 80% of the machine's RAM: at 200,000 patients
 #   it peaks at 2.4-2.6 GB, over the 2 GB the registry's steps are held to.
 # - "budget": held to the registry's own memory limit (store.MEMORY_LIMIT, the one ingest runs under),
@@ -46,15 +46,16 @@ print(time.perf_counter() - t)
 #   one thread (see registry/redcap/ordered_read.py).
 # - "budget_unordered": the same limit, row order not kept: the fastest read_csv under the budget.
 READ_CSV_REFERENCES = {
-    "defaults": [],
-    "budget": [f"memory_limit={MEMORY_LIMIT}"],
-    "budget_unordered": [f"memory_limit={MEMORY_LIMIT}", "preserve_insertion_order=false"],
+    "defaults": ("DuckDB's defaults", []),
+    "budget": (f"under the registry's {MEMORY_LIMIT} limit, rows in order", [f"memory_limit={MEMORY_LIMIT}"]),
+    "budget_unordered": (f"under the {MEMORY_LIMIT} limit, order not kept",
+                         [f"memory_limit={MEMORY_LIMIT}", "preserve_insertion_order=false"]),
 }
 
 
 def read_csv_cmd(export: Path, db: Path | str, reference: str) -> list[str]:
     """The command that reads ``export`` into ``db`` with one of :data:`READ_CSV_REFERENCES`; prints its seconds."""
-    return [sys.executable, "-c", READ_CSV, str(export), str(db), *READ_CSV_REFERENCES[reference]]
+    return [sys.executable, "-c", READ_CSV, str(export), str(db), *READ_CSV_REFERENCES[reference][1]]
 
 
 def bench_help() -> dict:
@@ -122,9 +123,7 @@ def bench_ingest(export: Path, rounds: int = 3, folder: Path = OUT) -> tuple[dic
 
 def print_read_csv_ratios(r: dict, prefix: str = "") -> None:
     """One line per read_csv reference: its seconds, peak RSS, and ingest's ratio to it (wall and CPU)."""
-    what = {"defaults": "DuckDB's defaults", "budget": f"under the registry's {MEMORY_LIMIT} limit, rows in order",
-            "budget_unordered": f"under the {MEMORY_LIMIT} limit, order not kept"}
-    for ref, label in what.items():
+    for ref, (label, _settings) in READ_CSV_REFERENCES.items():
         name = f"read_csv_{ref}"
         print(f"{prefix}  read_csv, {label}: {r[f'{name}_s']} s, peak RSS {r[f'{name}_peak_rss_mb']} MB -> ingest "
               f"{r[f'ratio_vs_{name}']}x (CPU seconds {r['ingest_cpu_s']} vs {r[f'{name}_cpu_s']}: "
