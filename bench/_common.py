@@ -42,6 +42,12 @@ def registry_file(n: int) -> Path:
     return db
 
 
+def remove_database(db: Path) -> None:
+    """Delete the DuckDB file ``db`` and its write-ahead log, where they are."""
+    db.unlink(missing_ok=True)
+    Path(f"{db}.wal").unlink(missing_ok=True)
+
+
 def write_result(name: str, result: dict) -> Path:
     """Write ``bench_out/<name>.json`` and return its path."""
     import json

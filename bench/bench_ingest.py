@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench._common import BIN, OUT, export_file, patients, run_measured, write_result
+from bench._common import BIN, OUT, export_file, patients, remove_database, run_measured, write_result
 from registry.store import MEMORY_LIMIT
 
 READ_CSV = """
@@ -93,8 +93,7 @@ def bench_ingest(export: Path, rounds: int = 3, folder: Path = OUT) -> tuple[dic
     for i in range(rounds):
         for name, cmd, written in legs if i % 2 == 0 else reversed(legs):
             if written is not None:
-                written.unlink(missing_ok=True)
-                Path(f"{written}.wal").unlink(missing_ok=True)
+                remove_database(written)
             run = run_measured(cmd)
             seconds.setdefault(name, []).append(ingest_seconds(run.stdout) if name == "ingest" else float(run.stdout))
             cpu.setdefault(name, []).append(run.cpu)
@@ -160,8 +159,7 @@ def bench_odm(export: Path, rounds: int = 3) -> dict:
         for name, args, times in (("csv", [str(export)], csv_s),
                                   ("odm", [str(odm), "--study-day-anchor", anchor], odm_s)):
             db = OUT / f"bench_{name}.duckdb"
-            for p in (db, Path(f"{db}.wal")):
-                p.unlink(missing_ok=True)
+            remove_database(db)
             run = run_measured([str(BIN / "registry"), "ingest", *args, "--db", str(db)])
             times.append(ingest_seconds(run.stdout))
             if name == "odm":
