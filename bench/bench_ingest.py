@@ -125,9 +125,11 @@ def bench_ingest(export: Path, rounds: int = 3, folder: Path = OUT) -> tuple[dic
 
 
 def cores(cpu: list[float], walls: list[float]) -> float:
-    """How many cores a leg kept busy: median CPU seconds over median process wall seconds. DuckDB's
-    read_csv of a 20,000-patient export runs on about one (its second thread buys nothing there), and on
-    nearly two at 200,000; ingest runs on nearly two at both. That is what moves the ratio between sizes."""
+    """How many cores a leg kept busy: median CPU seconds over median process wall seconds (start-up and
+    imports, on one core, count on both sides). DuckDB's read_csv of a 20,000-patient export runs on about
+    one core (with ``threads = 1`` it takes as long), and on nearly two at 200,000; ingest reads and types
+    on both at each size (1.6 with its start-up at 20,000, 1.8 at 200,000). That is what moves the ratio
+    between sizes, whatever ingest's own speed."""
     return round(statistics.median(cpu) / statistics.median(walls), 2)
 
 
