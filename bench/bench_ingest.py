@@ -40,7 +40,7 @@ print(time.perf_counter() - t)
 
 # DuckDB's read_csv of the export into a DuckDB file, as three references: label, settings (after the paths).
 # - "defaults": DuckDB's own settings. Its memory limit is 80% of the machine's RAM: at 200,000 patients
-#   it peaks at 2.0-2.6 GB, at or over the 2 GB the registry's steps are held to.
+#   it peaks at 2.0-2.7 GB, at or over the 2 GB the registry's steps are held to.
 # - "budget": held to the registry's own memory limit (store.MEMORY_LIMIT, the one ingest runs under),
 #   rows kept in the file's order as ingest keeps them. Under that limit DuckDB inserts a wide table on
 #   one thread (see registry/redcap/ordered_read.py).

@@ -8,7 +8,7 @@ Generates the seeded 200,000-patient export (about 4.5 million rows; streamed, s
    seconds (opening the database to closing it) and CPU seconds, against ``read_csv`` at DuckDB's
    defaults and held to the registry's memory limit (rows in order, and not). Each ratio is
    compared with the one ``bench_ingest.py`` wrote at 20,000 (goal: no worse). At DuckDB's
-   defaults ``read_csv`` peaks at 2.0-2.6 GB here: at or over the 2 GB the registry's steps are
+   defaults ``read_csv`` peaks at 2.0-2.7 GB here: at or over the 2 GB the registry's steps are
    held to, which is why the references under the registry's own limit are there;
 2. ``registry validate`` (every suite of ``checks/``) on the registry of the last ingest;
 3. ``registry analyze`` and ``bench/pandas_script.py`` (the same statistics by hand, see
